@@ -1,0 +1,13 @@
+"""GAN building-block layers. Each is a Keras layer registered as ``"ascendgan>Name"``."""
+
+from ascendgan.layers.sn_conv2d import SNConv2D
+from ascendgan.layers.sn_conv2d_transpose import SNConv2DTranspose
+from ascendgan.layers.sn_dense import SNDense
+from ascendgan.layers.sn_embedding import SNEmbedding
+
+__all__ = [
+    "SNConv2D",
+    "SNConv2DTranspose",
+    "SNDense",
+    "SNEmbedding",
+]

@@ -1,0 +1,41 @@
+"""Packaging for ascendgan (metadata lives here; tool configuration in pyproject.toml)."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="ascendgan",
+    version="0.1.0",
+    description=(
+        "Keras-style GAN building blocks for TensorFlow (spectral norm, self-attention, "
+        "conditional BN, losses, BigGAN/DCGAN/Pix2Pix) that run on CPU, GPU and Ascend NPUs"
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["ascendgan", "ascendgan.*"]),
+    include_package_data=True,
+    package_data={"ascendgan": ["data/shipped/*", "data/shipped/**/*"]},
+    install_requires=[
+        # The full tensorflow package: tf-keras (legacy Keras 2 mode) depends on it.
+        "tensorflow>=2.16,<2.22",
+        "keras>=3.5",
+        # Legacy Keras 2 (TF_USE_LEGACY_KERAS=1), the API Ascend's TF adapter supports;
+        # tensorflow-probability also needs it to import.
+        "tf-keras>=2.16,<2.22",
+        "tensorflow-probability>=0.24",
+        "numpy>=1.26",
+        "scipy>=1.11",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "pillow>=10"],
+        "onnx": ["tf2onnx>=1.16", "onnxruntime"],
+        "dev": ["pytest>=8", "pillow>=10", "ruff>=0.6"],
+    },
+    entry_points={"console_scripts": ["ascendgan=ascendgan.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Framework :: TensorFlow",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
