@@ -199,6 +199,43 @@ def loss_scale_optimizer(optimizer, dynamic: bool = True, initial_scale: float =
     )
 
 
+def is_loss_scale_optimizer(optimizer) -> bool:
+    """True for Keras's own loss-scale optimizer in either Keras version."""
+    if KERAS_3:
+        return isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+    return isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer)
+
+
+def scale_loss(optimizer, loss):
+    """Multiplies ``loss`` by the optimizer's loss scale (identity without loss scaling)."""
+    if KERAS_3:
+        scale = getattr(optimizer, "scale_loss", None)
+        return loss if scale is None else scale(loss)
+    if is_loss_scale_optimizer(optimizer):
+        return optimizer.get_scaled_loss(loss)
+    return loss
+
+
+def apply_gradients(optimizer, gradients, variables):
+    """Applies gradients of a (possibly scaled) loss; unscales and skips non-finite steps
+    when ``optimizer`` is a loss-scale optimizer."""
+    gradients = list(gradients)
+    if not KERAS_3 and is_loss_scale_optimizer(optimizer):
+        gradients = optimizer.get_unscaled_gradients(gradients)
+    optimizer.apply_gradients(zip(gradients, variables))
+
+
+def build_optimizer(optimizer, variables) -> None:
+    """Creates the optimizer's slot variables now (outside any ``tf.function``)."""
+    if KERAS_3:
+        if not optimizer.built:
+            optimizer.build(variables)
+    else:
+        inner = optimizer.inner_optimizer if is_loss_scale_optimizer(optimizer) else optimizer
+        if not getattr(inner, "_built", False):
+            inner.build(variables)
+
+
 def clear_session() -> None:
     """Resets Keras's global state (layer name counters, graph)."""
     keras.backend.clear_session()
@@ -214,6 +251,10 @@ __all__ = [
     "KERAS_VERSION",
     "LEGACY_KERAS",
     "add_state_weight",
+    "apply_gradients",
+    "build_optimizer",
+    "is_loss_scale_optimizer",
+    "scale_loss",
     "clear_session",
     "deserialize",
     "full_precision",

@@ -1,0 +1,599 @@
+"""The ``GAN`` Keras model: two networks, two optimizers, trained with ``fit()``."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from ascendgan import compat
+from ascendgan import losses as losses_lib
+from ascendgan import regularizers
+
+keras = compat.keras
+
+#: Latent priors by name; each maps to a tensorflow-probability distribution.
+LATENT_DISTRIBUTIONS = ("normal", "normal01", "uniform_signed", "uniform_unsigned")
+
+
+def _tfd():
+    import tensorflow_probability as tfp  # imported on first use: it is slow to import
+
+    return tfp.distributions
+
+
+def latent_prior(name: str, truncation: float | None = None):
+    """The tensorflow-probability distribution of one latent component.
+
+    Args:
+        name: ``"normal"`` (= ``"normal01"``, N(0, 1)), ``"uniform_signed"`` (U[-1, 1)) or
+            ``"uniform_unsigned"`` (U[0, 1)).
+        truncation: if given, a threshold ``t > 0``: the normal prior becomes a normal
+            truncated to ``[-t, t]`` (BigGAN's truncation trick) and uniform priors are
+            restricted to ``[-t, t]``, so every component satisfies ``|z| <= t``.
+    """
+    if name not in LATENT_DISTRIBUTIONS:
+        raise ValueError(
+            f"`latent_distribution` must be one of {LATENT_DISTRIBUTIONS}. Received: {name!r}"
+        )
+    if truncation is not None and not truncation > 0:
+        raise ValueError(f"`truncation` must be > 0 or None. Received: truncation={truncation!r}")
+    tfd = _tfd()
+    if name in ("normal", "normal01"):
+        if truncation is None:
+            return tfd.Normal(loc=0.0, scale=1.0)
+        return tfd.TruncatedNormal(loc=0.0, scale=1.0, low=-float(truncation), high=float(truncation))
+    low, high = (-1.0, 1.0) if name == "uniform_signed" else (0.0, 1.0)
+    if truncation is not None:
+        low, high = max(low, -float(truncation)), min(high, float(truncation))
+    return tfd.Uniform(low=low, high=high)
+
+
+def _split_batch(data):
+    """``images`` | ``(images,)`` | ``(images, condition)`` -> ``(images, condition)``."""
+    if isinstance(data, dict):
+        return data["images"], data.get("labels", data.get("condition"))
+    if isinstance(data, (tuple, list)):
+        if len(data) == 1:
+            return data[0], None
+        if len(data) == 2:
+            return data[0], data[1]
+        raise ValueError(
+            "GAN batches must be `images`, `(images,)` or `(images, labels)`. "
+            f"Received a tuple of {len(data)} elements."
+        )
+    return data, None
+
+
+@compat.register
+class GAN(keras.Model):
+    """A generator and a discriminator trained adversarially with ``fit()``.
+
+    ``GAN`` owns the gradient tapes, the two optimizers, the loss and the metrics.  It
+    trains unconditional data (batches of ``images`` or ``(images,)``) and class-conditional
+    data (``(images, labels)``); the generator is called on ``z`` or ``[z, labels]`` and the
+    discriminator on ``images`` or ``[images, labels]``.
+
+    One training iteration (one ``fit`` step) makes ``discriminator_steps`` discriminator
+    updates, each on its own real batch, then one generator update. ``fit`` regroups the
+    data set for this: with ``discriminator_steps=k``, one iteration consumes ``k`` batches.
+
+    Subclass and override the small hooks to build another GAN:
+    :meth:`unpack_batch`, :meth:`sample_latents`, :meth:`make_fakes`, :meth:`discriminate`,
+    :meth:`compute_discriminator_loss`, :meth:`compute_generator_loss`,
+    :meth:`augment`; ``train_step`` stays the escape hatch.
+
+    Args:
+        generator: a Keras model mapping ``z`` (or ``[z, labels]``) to images in [-1, 1].
+        discriminator: a Keras model mapping images (or ``[images, labels]``) to logits of
+            any rank.
+        latent_dim: size of ``z``; ``None`` for generators without a latent (Pix2Pix).
+        num_classes: number of classes for class-conditional models, else ``None``.
+        latent_distribution: ``"normal"``, ``"normal01"``, ``"uniform_signed"`` or
+            ``"uniform_unsigned"``. Samples come from tensorflow-probability.
+        discriminator_steps: discriminator updates per generator update (>= 1).
+        ema_decay: decay of the exponential moving average of the generator's weights
+            (e.g. 0.999); ``None`` disables it. The averaged generator
+            (``ema_generator``) is the one :meth:`generate` uses.
+        ema_start: generator steps before averaging starts (the average copies the raw
+            weights until then, as BigGAN does).
+        generator_orthogonal: β of BigGAN's orthogonal regularization on the generator's
+            kernels (0 disables it).
+        discriminator_orthogonal: the same for the discriminator.
+        gradient_penalty: weight λ of the WGAN-GP penalty on the discriminator (0 disables).
+        r1_penalty: weight γ of the R1 penalty; the loss adds ``γ/2 · E‖∇D(x)‖²``.
+        seed: seed of the model's latent random-number generator (its state is checkpointed,
+            so a resumed run draws the same latents as an uninterrupted one).
+
+    Example:
+
+    >>> from ascendgan.models import dcgan
+    >>> gan = dcgan("mnist", base_filters=8)                     # doctest: +SKIP
+    >>> gan.compile(generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    ...             discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    ...             loss="non_saturating")                        # doctest: +SKIP
+    >>> gan.fit(dataset, epochs=1)                                # doctest: +SKIP
+
+    Reference:
+        Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014;
+        Brock et al., "Large Scale GAN Training for High Fidelity Natural Image
+        Synthesis", ICLR 2019 (arXiv:1809.11096).
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        latent_dim=None,
+        num_classes=None,
+        latent_distribution="normal",
+        discriminator_steps=1,
+        ema_decay=None,
+        ema_start=0,
+        generator_orthogonal=0.0,
+        discriminator_orthogonal=0.0,
+        gradient_penalty=0.0,
+        r1_penalty=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if latent_dim is not None and (not isinstance(latent_dim, int) or latent_dim < 1):
+            raise ValueError(f"`latent_dim` must be a positive integer or None. Received: latent_dim={latent_dim!r}")
+        if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
+            raise ValueError(f"`num_classes` must be a positive integer or None. Received: num_classes={num_classes!r}")
+        if not isinstance(discriminator_steps, int) or discriminator_steps < 1:
+            raise ValueError(
+                f"`discriminator_steps` must be an integer >= 1. Received: discriminator_steps={discriminator_steps!r}"
+            )
+        if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"`ema_decay` must be in [0, 1) or None. Received: ema_decay={ema_decay!r}")
+        for name, value in (
+            ("generator_orthogonal", generator_orthogonal),
+            ("discriminator_orthogonal", discriminator_orthogonal),
+            ("gradient_penalty", gradient_penalty),
+            ("r1_penalty", r1_penalty),
+        ):
+            if value < 0:
+                raise ValueError(f"`{name}` must be >= 0. Received: {name}={value!r}")
+        if latent_distribution not in LATENT_DISTRIBUTIONS:
+            raise ValueError(
+                f"`latent_distribution` must be one of {LATENT_DISTRIBUTIONS}. "
+                f"Received: latent_distribution={latent_distribution!r}"
+            )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.latent_distribution = latent_distribution
+        self.discriminator_steps = discriminator_steps
+        self.ema_decay = ema_decay
+        self.ema_start = int(ema_start)
+        self.generator_orthogonal = float(generator_orthogonal)
+        self.discriminator_orthogonal = float(discriminator_orthogonal)
+        self.gradient_penalty_weight = float(gradient_penalty)
+        self.r1_penalty_weight = float(r1_penalty)
+        self.seed = seed
+        self.seed_generator = (
+            tf.random.Generator.from_seed(seed) if seed is not None else tf.random.Generator.from_non_deterministic_state()
+        )
+        self.ema_generator = self._clone_generator() if ema_decay is not None else None
+        self.loss_pair = None
+
+    # ------------------------------------------------------------------ construction
+
+    def _clone_generator(self):
+        clone = self.generator.__class__.from_config(self.generator.get_config())
+        if self.generator.built:
+            self._build_like_generator(clone)
+            clone.set_weights(self.generator.get_weights())
+        return clone
+
+    def _example_generator_inputs(self, batch_size=2):
+        z = tf.zeros((batch_size, self.latent_dim)) if self.latent_dim else None
+        if self.num_classes:
+            return [z, tf.zeros((batch_size,), tf.int32)]
+        return z
+
+    def _build_like_generator(self, model):
+        inputs = self._example_generator_inputs()
+        if inputs is not None:
+            model(inputs, training=False)
+
+    def compile(
+        self,
+        generator_optimizer=None,
+        discriminator_optimizer=None,
+        loss="hinge",
+        **kwargs,
+    ):
+        """Configures training.
+
+        Args:
+            generator_optimizer: a Keras optimizer for the generator (default: Adam 2e-4,
+                β = (0.5, 0.999)).
+            discriminator_optimizer: a Keras optimizer for the discriminator (same default).
+                Different learning rates give the two-time-scale update rule (TTUR).
+            loss: a loss family name (``"hinge"``, ``"non_saturating"``, ``"minimax"``,
+                ``"least_squares"``, ``"wasserstein"``), a ``losses.GANLoss`` or a
+                ``(generator_loss, discriminator_loss)`` pair; see ``ascendgan.losses.get``.
+            **kwargs: passed to ``keras.Model.compile`` (e.g. ``jit_compile``,
+                ``steps_per_execution``, ``run_eagerly``).
+
+        Under the ``mixed_float16`` policy each optimizer is wrapped in a dynamic
+        loss-scale optimizer unless it is one already.
+        """
+        kwargs.pop("optimizer", None)
+        super().compile(**kwargs)
+
+        def default():
+            return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5, beta_2=0.999)
+
+        generator_optimizer = generator_optimizer or default()
+        discriminator_optimizer = discriminator_optimizer or default()
+        if compat.global_precision() == "mixed_float16":
+            if not compat.is_loss_scale_optimizer(generator_optimizer):
+                generator_optimizer = compat.loss_scale_optimizer(generator_optimizer)
+            if not compat.is_loss_scale_optimizer(discriminator_optimizer):
+                discriminator_optimizer = compat.loss_scale_optimizer(discriminator_optimizer)
+        self.generator_optimizer = generator_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+        self.loss_pair = losses_lib.get(loss)
+        self._trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in ("d_loss", "g_loss", "d_real", "d_fake")
+        }
+        if self.gradient_penalty_weight:
+            self._trackers["gradient_penalty"] = keras.metrics.Mean(name="gradient_penalty")
+        if self.r1_penalty_weight:
+            self._trackers["r1_penalty"] = keras.metrics.Mean(name="r1_penalty")
+
+    @property
+    def metrics(self):
+        return list(getattr(self, "_trackers", {}).values())
+
+    def call(self, inputs, training=False):
+        """Runs the generator (``inputs`` are ``z`` or ``[z, labels]``, or a source image)."""
+        return self.generator(inputs, training=training)
+
+    def build_models(self, image_shape=None):
+        """Builds both networks and the optimizers' state (called by ``fit``)."""
+        if not self.generator.built:
+            self._build_like_generator(self.generator)
+        if self.ema_generator is not None and not self.ema_generator.built:
+            self._build_like_generator(self.ema_generator)
+            self.ema_generator.set_weights(self.generator.get_weights())
+        if not self.discriminator.built and image_shape is not None:
+            images = tf.zeros((2, *image_shape))
+            self.discriminator(
+                images if not self.num_classes else [images, tf.zeros((2,), tf.int32)], training=False
+            )
+        if getattr(self, "generator_optimizer", None) is not None:
+            compat.build_optimizer(self.generator_optimizer, self.generator.trainable_variables)
+            if self.discriminator.built:
+                compat.build_optimizer(self.discriminator_optimizer, self.discriminator.trainable_variables)
+
+    # ------------------------------------------------------------------ hooks
+
+    def unpack_batch(self, data):
+        """Splits one data-set element into ``(real_images, condition)``."""
+        return _split_batch(data)
+
+    def sample_latents(self, batch_size, seed=None, truncation=None):
+        """Draws ``(batch_size, latent_dim)`` latents from the latent prior.
+
+        Args:
+            batch_size: number of latents (int or scalar tensor).
+            seed: a stateless seed (shape-[2] int tensor); by default one is drawn from the
+                model's checkpointed random-number generator.
+            truncation: optional threshold; see :func:`latent_prior`.
+        """
+        if self.latent_dim is None:
+            return None
+        if seed is None:
+            seed = self.seed_generator.make_seeds(1)[:, 0]
+        seed = tf.cast(seed, tf.int32)  # tensorflow-probability's stateless seeds are int32
+        distribution = latent_prior(self.latent_distribution, truncation)
+        return tf.cast(distribution.sample((batch_size, self.latent_dim), seed=seed), tf.float32)
+
+    def make_fakes(self, condition, batch_size, training):
+        """Generates a batch of fake images for ``condition`` (labels, or ``None``)."""
+        z = self.sample_latents(batch_size)
+        inputs = z if condition is None else [z, condition]
+        return self.generator(inputs, training=training)
+
+    def discriminate(self, images, condition, training):
+        """Discriminator logits for ``images`` (conditioned on ``condition`` if given)."""
+        inputs = images if condition is None else [images, condition]
+        return self.discriminator(inputs, training=training)
+
+    def augment(self, images):
+        """Augmentation applied to real and fake images before the discriminator
+        (identity here; DiffAugment plugs in by overriding this)."""
+        return images
+
+    def compute_discriminator_loss(self, real_logits, fake_logits, real_images=None,
+                                   fake_images=None, condition=None):
+        """The adversarial discriminator loss (regularizers are added by ``train_step``)."""
+        return self.loss_pair.discriminator_loss(real_logits, fake_logits)
+
+    def compute_generator_loss(self, fake_logits, fake_images=None, real_images=None, condition=None):
+        """The generator loss; Pix2Pix adds its L1 term here."""
+        return self.loss_pair.generator_loss(fake_logits)
+
+    # ------------------------------------------------------------------ training
+
+    def _discriminator_step(self, real, condition):
+        batch_size = tf.shape(real)[0]
+        fakes = self.make_fakes(condition, batch_size, training=True)
+        fakes = tf.stop_gradient(fakes)
+        with tf.GradientTape() as tape:
+            real_in = self.augment(real)
+            fake_in = self.augment(tf.cast(fakes, real.dtype))
+            real_logits = self.discriminate(real_in, condition, training=True)
+            fake_logits = self.discriminate(fake_in, condition, training=True)
+            loss = tf.cast(
+                self.compute_discriminator_loss(real_logits, fake_logits, real, fakes, condition),
+                tf.float32,
+            )
+            total = loss
+            logs = {}
+            if self.gradient_penalty_weight:
+                alpha = self.seed_generator.uniform(
+                    tf.concat([tf.shape(real_in)[:1], tf.ones([tf.rank(real_in) - 1], tf.int32)], 0)
+                )
+                penalty = regularizers.gradient_penalty(
+                    lambda x: self.discriminate(x, condition, training=True),
+                    tf.cast(real_in, tf.float32), tf.cast(fake_in, tf.float32), alpha=alpha,
+                )
+                total += self.gradient_penalty_weight * penalty
+                logs["gradient_penalty"] = penalty
+            if self.r1_penalty_weight:
+                penalty = regularizers.r1_penalty(
+                    lambda x: self.discriminate(x, condition, training=True),
+                    tf.cast(real_in, tf.float32),
+                )
+                total += 0.5 * self.r1_penalty_weight * penalty
+                logs["r1_penalty"] = penalty
+            if self.discriminator_orthogonal:
+                total += regularizers.orthogonal_regularization(self.discriminator, self.discriminator_orthogonal)
+            if self.discriminator.losses:
+                total += tf.add_n([tf.cast(x, tf.float32) for x in self.discriminator.losses])
+            scaled = compat.scale_loss(self.discriminator_optimizer, total)
+        variables = self.discriminator.trainable_variables
+        grads = tape.gradient(scaled, variables)
+        compat.apply_gradients(self.discriminator_optimizer, grads, variables)
+        logs.update(
+            d_loss=total,
+            d_real=tf.reduce_mean(tf.cast(real_logits, tf.float32)),
+            d_fake=tf.reduce_mean(tf.cast(fake_logits, tf.float32)),
+        )
+        return logs
+
+    def _generator_step(self, real, condition):
+        batch_size = tf.shape(real)[0]
+        with tf.GradientTape() as tape:
+            fakes = self.make_fakes(condition, batch_size, training=True)
+            fake_logits = self.discriminate(self.augment(tf.cast(fakes, real.dtype)), condition, training=True)
+            loss = tf.cast(self.compute_generator_loss(fake_logits, fakes, real, condition), tf.float32)
+            total = loss
+            if self.generator_orthogonal:
+                total += regularizers.orthogonal_regularization(self.generator, self.generator_orthogonal)
+            if self.generator.losses:
+                total += tf.add_n([tf.cast(x, tf.float32) for x in self.generator.losses])
+            scaled = compat.scale_loss(self.generator_optimizer, total)
+        variables = self.generator.trainable_variables
+        grads = tape.gradient(scaled, variables)
+        compat.apply_gradients(self.generator_optimizer, grads, variables)
+        return {"g_loss": total}
+
+    def _update_ema(self):
+        if self.ema_generator is None:
+            return
+        step = tf.cast(self.generator_optimizer.iterations, tf.float32)
+        decay = tf.where(step <= float(self.ema_start), 0.0, float(self.ema_decay))
+        for average, weight in zip(self.ema_generator.trainable_variables, self.generator.trainable_variables):
+            average.assign(decay * average + (1.0 - decay) * tf.cast(weight, average.dtype))
+        # Batch-norm statistics and spectral-norm vectors follow the raw generator; use
+        # recompute_generator_statistics() for BigGAN's "standing statistics".
+        for average, weight in zip(self.ema_generator.non_trainable_variables,
+                                   self.generator.non_trainable_variables):
+            average.assign(weight)
+
+    def train_step(self, data):
+        # Every state change below (optimizer counters, the latent generator, EMA, metrics)
+        # waits for the data: when a data set of unknown length runs out, the failing last
+        # call must not advance counters that do not otherwise depend on the batch.
+        with tf.control_dependencies([t for t in tf.nest.flatten(data) if t is not None]):
+            return self._train_step(data)
+
+    def _train_step(self, data):
+        real, condition = self.unpack_batch(data)
+        if self.num_classes is not None and condition is None:
+            raise ValueError(
+                f"This GAN is class-conditional (num_classes={self.num_classes}); its data must "
+                "be `(images, labels)` batches. Received batches without labels."
+            )
+        if self.num_classes is None and self.latent_dim is not None:
+            condition = None  # unconditional: labels in the data are ignored
+        k = self.discriminator_steps
+        if k > 1:
+            reals = tf.split(real, k)
+            conditions = tf.split(condition, k) if condition is not None else [None] * k
+        else:
+            reals, conditions = [real], [condition]
+        logs = {}
+        for chunk, cond in zip(reals, conditions):
+            logs = self._discriminator_step(chunk, cond)
+        logs.update(self._generator_step(reals[-1], conditions[-1]))
+        self._update_ema()
+        for name, value in logs.items():
+            self._trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    def fit(self, x=None, y=None, batch_size=None, **kwargs):
+        """``keras.Model.fit`` for a GAN.
+
+        ``x`` is a ``tf.data.Dataset`` of batches (``images``, ``(images,)`` or
+        ``(images, labels)``) or an array of images (then ``y`` may hold labels and
+        ``batch_size`` applies). With ``discriminator_steps=k`` the data is regrouped so
+        one iteration consumes ``k`` batches; epochs count iterations accordingly.
+        """
+        if self.loss_pair is None:
+            raise RuntimeError("Call `compile()` before `fit()`.")
+        if not isinstance(x, tf.data.Dataset):
+            if x is None:
+                raise ValueError("`x` must be a tf.data.Dataset or an array of images. Received: x=None")
+            elements = (x,) if y is None else (x, y)
+            x = tf.data.Dataset.from_tensor_slices(elements).batch(batch_size or 32)
+            y = None
+        x = self._regroup(x, batch_size)
+        image_shape = tuple(x.element_spec[0].shape[1:]) if isinstance(x.element_spec, tuple) else tuple(
+            x.element_spec.shape[1:])
+        self.build_models(image_shape)
+        return super().fit(x, **kwargs)
+
+    def _regroup(self, dataset, batch_size):
+        k = self.discriminator_steps
+        if k == 1:
+            return dataset
+        spec = dataset.element_spec
+        first = spec[0] if isinstance(spec, tuple) else spec
+        size = first.shape[0] if first.shape.rank else None
+        if size is None:
+            size = batch_size
+        if size is None:
+            sample = next(iter(dataset.take(1)))
+            size = int((sample[0] if isinstance(sample, tuple) else sample).shape[0])
+        return dataset.unbatch().batch(size * k, drop_remainder=True)
+
+    # ------------------------------------------------------------------ sampling
+
+    def _check_labels(self, labels, n):
+        if self.num_classes is None:
+            if labels is not None:
+                raise ValueError("This GAN is unconditional; `labels` must be None. Received labels.")
+            return None
+        labels = np.asarray(labels).astype("int64").reshape(-1)
+        if labels.shape[0] != n:
+            raise ValueError(f"`labels` must hold {n} class ids. Received {labels.shape[0]}.")
+        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
+            raise ValueError(
+                f"`labels` must be class ids in [0, {self.num_classes}). Received values in "
+                f"[{labels.min()}, {labels.max()}]."
+            )
+        return tf.constant(labels.astype("int32"))
+
+    def generate(self, n, labels=None, truncation=None, seed=None, batch_size=64, use_ema=True,
+                 training=False):
+        """Samples ``n`` images (numpy, in [-1, 1]).
+
+        Args:
+            n: number of images.
+            labels: class ids for a conditional model (random classes when ``None``).
+            truncation: truncation threshold ``t``: every latent component has ``|z| <= t``.
+            seed: int seed for reproducible samples (latents and random labels).
+            batch_size: images per generator call.
+            use_ema: use the averaged generator when there is one.
+            training: run batch norm / dropout in training mode.
+        """
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
+        self.build_models()
+        rng = np.random.default_rng(seed)
+        if self.num_classes is not None and labels is None:
+            labels = rng.integers(0, self.num_classes, size=n)
+        labels = self._check_labels(labels, n)
+        model = self.ema_generator if (use_ema and self.ema_generator is not None) else self.generator
+        base = rng.integers(0, 2**31 - 1, size=2) if seed is not None else None
+        images = []
+        for start in range(0, n, batch_size):
+            count = min(batch_size, n - start)
+            stateless = None if base is None else tf.constant([base[0], (base[1] + start) % (2**31 - 1)], tf.int32)
+            z = self.sample_latents(count, seed=stateless, truncation=truncation)
+            inputs = z
+            if labels is not None:
+                inputs = [z, labels[start:start + count]]
+            images.append(np.asarray(tf.cast(model(inputs, training=training), tf.float32)))
+        return np.concatenate(images, axis=0)
+
+    def recompute_generator_statistics(self, num_batches=16, batch_size=64, use_ema=True):
+        """BigGAN's "standing statistics": re-estimates the generator's batch-norm moving
+        statistics as the average over ``num_batches`` batches of its own samples.
+
+        Useful for the averaged generator, whose weights never produced the statistics it
+        copied from the raw generator.
+        """
+        model = self.ema_generator if (use_ema and self.ema_generator is not None) else self.generator
+        norms = [layer for layer in _all_layers(model) if hasattr(layer, "moving_mean") and hasattr(layer, "momentum")]
+        saved = [layer.momentum for layer in norms]
+        try:
+            for i in range(num_batches):
+                for layer in norms:
+                    layer.momentum = i / (i + 1.0)
+                z = self.sample_latents(batch_size)
+                inputs = z
+                if self.num_classes:
+                    inputs = [z, tf.random.uniform((batch_size,), 0, self.num_classes, tf.int32)]
+                model(inputs, training=True)
+        finally:
+            for layer, momentum in zip(norms, saved):
+                layer.momentum = momentum
+
+    # ------------------------------------------------------------------ state
+
+    def checkpoint(self):
+        """A ``tf.train.Checkpoint`` with everything training needs to continue exactly."""
+        objects = {
+            "generator": self.generator,
+            "discriminator": self.discriminator,
+            "seed_generator": self.seed_generator,
+        }
+        if self.ema_generator is not None:
+            objects["ema_generator"] = self.ema_generator
+        if getattr(self, "generator_optimizer", None) is not None:
+            objects["generator_optimizer"] = self.generator_optimizer
+            objects["discriminator_optimizer"] = self.discriminator_optimizer
+        return tf.train.Checkpoint(**objects)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            generator=compat.serialize(self.generator),
+            discriminator=compat.serialize(self.discriminator),
+            latent_dim=self.latent_dim,
+            num_classes=self.num_classes,
+            latent_distribution=self.latent_distribution,
+            discriminator_steps=self.discriminator_steps,
+            ema_decay=self.ema_decay,
+            ema_start=self.ema_start,
+            generator_orthogonal=self.generator_orthogonal,
+            discriminator_orthogonal=self.discriminator_orthogonal,
+            gradient_penalty=self.gradient_penalty_weight,
+            r1_penalty=self.r1_penalty_weight,
+            seed=self.seed,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = compat.deserialize(config["generator"])
+        config["discriminator"] = compat.deserialize(config["discriminator"])
+        return cls(**config)
+
+
+def _all_layers(model):
+    seen, stack, out = set(), [model], []
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        out.append(layer)
+        stack.extend(getattr(layer, "layers", []) or [])
+        for value in vars(layer).values():
+            if isinstance(value, keras.layers.Layer):
+                stack.append(value)
+            elif isinstance(value, (list, tuple)):
+                stack.extend(v for v in value if isinstance(v, keras.layers.Layer))
+    return out
