@@ -238,7 +238,10 @@ def build_optimizer(optimizer, variables) -> None:
 
 def clear_session() -> None:
     """Resets Keras's global state (layer name counters, graph)."""
-    keras.backend.clear_session()
+    if KERAS_3:
+        keras.backend.clear_session(free_memory=False)  # skips a gc.collect() (~0.2 s)
+    else:
+        keras.backend.clear_session()
 
 
 def set_random_seed(seed: int) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ascendgan import compat
+from ascendgan import compat, regularizers
 from ascendgan import losses as losses_lib
-from ascendgan import regularizers
 
 keras = compat.keras
 
@@ -103,6 +102,7 @@ class GAN(keras.Model):
         r1_penalty: weight γ of the R1 penalty; the loss adds ``γ/2 · E‖∇D(x)‖²``.
         seed: seed of the model's latent random-number generator (its state is checkpointed,
             so a resumed run draws the same latents as an uninterrupted one).
+        preset: the preset row a factory used (optional); supplies ``compile()``'s defaults.
 
     Example:
 
@@ -134,6 +134,7 @@ class GAN(keras.Model):
         gradient_penalty=0.0,
         r1_penalty=0.0,
         seed=None,
+        preset=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -173,6 +174,9 @@ class GAN(keras.Model):
         self.gradient_penalty_weight = float(gradient_penalty)
         self.r1_penalty_weight = float(r1_penalty)
         self.seed = seed
+        #: The preset row a factory built this model from (data set, documented training
+        #: setup); ``compile()`` takes its optimizers and loss from it by default.
+        self.preset = dict(preset) if preset else None
         self.seed_generator = (
             tf.random.Generator.from_seed(seed) if seed is not None else tf.random.Generator.from_non_deterministic_state()
         )
@@ -194,6 +198,10 @@ class GAN(keras.Model):
             return [z, tf.zeros((batch_size,), tf.int32)]
         return z
 
+    def _example_discriminator_inputs(self, image_shape, batch_size=2):
+        images = tf.zeros((batch_size, *image_shape))
+        return images if not self.num_classes else [images, tf.zeros((batch_size,), tf.int32)]
+
     def _build_like_generator(self, model):
         inputs = self._example_generator_inputs()
         if inputs is not None:
@@ -203,19 +211,20 @@ class GAN(keras.Model):
         self,
         generator_optimizer=None,
         discriminator_optimizer=None,
-        loss="hinge",
+        loss=None,
         **kwargs,
     ):
         """Configures training.
 
         Args:
-            generator_optimizer: a Keras optimizer for the generator (default: Adam 2e-4,
-                β = (0.5, 0.999)).
+            generator_optimizer: a Keras optimizer for the generator. Default: Adam with the
+                preset's learning rate and betas (without a preset: 2e-4, β = (0.5, 0.999)).
             discriminator_optimizer: a Keras optimizer for the discriminator (same default).
                 Different learning rates give the two-time-scale update rule (TTUR).
             loss: a loss family name (``"hinge"``, ``"non_saturating"``, ``"minimax"``,
                 ``"least_squares"``, ``"wasserstein"``), a ``losses.GANLoss`` or a
                 ``(generator_loss, discriminator_loss)`` pair; see ``ascendgan.losses.get``.
+                Default: the preset's loss, else ``"hinge"``.
             **kwargs: passed to ``keras.Model.compile`` (e.g. ``jit_compile``,
                 ``steps_per_execution``, ``run_eagerly``).
 
@@ -225,11 +234,18 @@ class GAN(keras.Model):
         kwargs.pop("optimizer", None)
         super().compile(**kwargs)
 
-        def default():
-            return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5, beta_2=0.999)
+        preset = self.preset or {}
 
-        generator_optimizer = generator_optimizer or default()
-        discriminator_optimizer = discriminator_optimizer or default()
+        def default(which):
+            rate = preset.get(f"{which}_learning_rate", preset.get("learning_rate", 2e-4))
+            return keras.optimizers.Adam(
+                learning_rate=rate, beta_1=preset.get("beta_1", 0.5), beta_2=preset.get("beta_2", 0.999)
+            )
+
+        generator_optimizer = generator_optimizer or default("generator")
+        discriminator_optimizer = discriminator_optimizer or default("discriminator")
+        if loss is None:
+            loss = preset.get("loss", "hinge")
         if compat.global_precision() == "mixed_float16":
             if not compat.is_loss_scale_optimizer(generator_optimizer):
                 generator_optimizer = compat.loss_scale_optimizer(generator_optimizer)
@@ -246,6 +262,13 @@ class GAN(keras.Model):
             self._trackers["gradient_penalty"] = keras.metrics.Mean(name="gradient_penalty")
         if self.r1_penalty_weight:
             self._trackers["r1_penalty"] = keras.metrics.Mean(name="r1_penalty")
+        for name in self.extra_metric_names():
+            self._trackers[name] = keras.metrics.Mean(name=name)
+
+    def extra_metric_names(self):
+        """Names of extra per-step values that loss hooks report (see
+        :meth:`compute_generator_loss`); subclasses extend this."""
+        return ()
 
     @property
     def metrics(self):
@@ -263,10 +286,7 @@ class GAN(keras.Model):
             self._build_like_generator(self.ema_generator)
             self.ema_generator.set_weights(self.generator.get_weights())
         if not self.discriminator.built and image_shape is not None:
-            images = tf.zeros((2, *image_shape))
-            self.discriminator(
-                images if not self.num_classes else [images, tf.zeros((2,), tf.int32)], training=False
-            )
+            self.discriminator(self._example_discriminator_inputs(image_shape), training=False)
         if getattr(self, "generator_optimizer", None) is not None:
             compat.build_optimizer(self.generator_optimizer, self.generator.trainable_variables)
             if self.discriminator.built:
@@ -317,7 +337,11 @@ class GAN(keras.Model):
         return self.loss_pair.discriminator_loss(real_logits, fake_logits)
 
     def compute_generator_loss(self, fake_logits, fake_images=None, real_images=None, condition=None):
-        """The generator loss; Pix2Pix adds its L1 term here."""
+        """The generator loss; Pix2Pix adds its L1 term here.
+
+        May return ``loss`` or ``(loss, {name: value})``; each name must be listed by
+        :meth:`extra_metric_names` and is reported as a metric.
+        """
         return self.loss_pair.generator_loss(fake_logits)
 
     # ------------------------------------------------------------------ training
@@ -374,8 +398,11 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             fakes = self.make_fakes(condition, batch_size, training=True)
             fake_logits = self.discriminate(self.augment(tf.cast(fakes, real.dtype)), condition, training=True)
-            loss = tf.cast(self.compute_generator_loss(fake_logits, fakes, real, condition), tf.float32)
-            total = loss
+            loss = self.compute_generator_loss(fake_logits, fakes, real, condition)
+            logs = {}
+            if isinstance(loss, (tuple, list)):
+                loss, logs = loss
+            total = tf.cast(loss, tf.float32)
             if self.generator_orthogonal:
                 total += regularizers.orthogonal_regularization(self.generator, self.generator_orthogonal)
             if self.generator.losses:
@@ -384,7 +411,7 @@ class GAN(keras.Model):
         variables = self.generator.trainable_variables
         grads = tape.gradient(scaled, variables)
         compat.apply_gradients(self.generator_optimizer, grads, variables)
-        return {"g_loss": total}
+        return {"g_loss": total, **logs}
 
     def _update_ema(self):
         if self.ema_generator is None:
@@ -571,6 +598,7 @@ class GAN(keras.Model):
             gradient_penalty=self.gradient_penalty_weight,
             r1_penalty=self.r1_penalty_weight,
             seed=self.seed,
+            preset=self.preset,
         )
         return config
 
