@@ -206,3 +206,28 @@ def test_gradient_penalty_and_r1_are_reported():
     history = gan.fit(toy_data(16), batch_size=8, epochs=1, verbose=0)
     assert history.history["gradient_penalty"][0] > 0
     assert history.history["r1_penalty"][0] > 0
+
+
+def test_a_crash_while_writing_leaves_the_previous_checkpoint_latest(tmp_path, monkeypatch):
+    from tensorflow.python.lib.io import file_io
+
+    from ascendgan.training import restore_latest
+
+    gan = compile_gan(make_gan())
+    callback = GANCheckpoint(tmp_path, every_n_steps=1, max_to_keep=3)
+    gan.fit(toy_data(16), batch_size=8, epochs=1, verbose=0, callbacks=[callback])  # ckpt-1, ckpt-2
+    saved = [np.array(w) for w in gan.generator.weights]
+
+    def crash(*args, **kwargs):
+        raise OSError("simulated crash while writing the checkpoint index")
+
+    monkeypatch.setattr(file_io, "atomic_write_string_to_file", crash)
+    with pytest.raises(OSError, match="simulated crash"):
+        gan.fit(toy_data(8), batch_size=8, epochs=1, verbose=0, callbacks=[callback])  # step 3 dies
+    monkeypatch.undo()
+    (tmp_path / "ckpt-3.index").write_bytes(b"\x00partial")  # debris of the interrupted write
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-2")
+    fresh = compile_gan(make_gan())
+    assert restore_latest(fresh, tmp_path).endswith("ckpt-2")
+    for a, b in zip(saved, fresh.generator.weights):
+        np.testing.assert_array_equal(a, np.array(b))

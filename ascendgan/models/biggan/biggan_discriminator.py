@@ -106,6 +106,14 @@ class BigGANDiscriminator(keras.Model):
             self.call(self._example_inputs(), training=False)
         keras.layers.Layer.build(self, input_shape)
 
+    def get_build_config(self):
+        return {"example_inputs": True}  # always recorded, so loading always builds
+
+    def build_from_config(self, config):
+        # The architecture fixes every shape: build from the example inputs, whatever
+        # input shape (possibly none) was recorded when the model was saved.
+        self.build()
+
     def call(self, inputs, training=None):
         x, labels = split_inputs(inputs, self.num_classes, "BigGANDiscriminator", "images")
         x = tf.cast(x, self.compute_dtype)

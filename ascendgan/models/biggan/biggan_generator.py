@@ -172,6 +172,14 @@ class BigGANGenerator(keras.Model):
             self.call(self._example_inputs(), training=False)
         keras.layers.Layer.build(self, input_shape)
 
+    def get_build_config(self):
+        return {"example_inputs": True}  # always recorded, so loading always builds
+
+    def build_from_config(self, config):
+        # The architecture fixes every shape: build from the example inputs, whatever
+        # input shape (possibly none) was recorded when the model was saved.
+        self.build()
+
     def call(self, inputs, training=None):
         z, labels = split_inputs(inputs, self.num_classes, "BigGANGenerator", "z")
         z = tf.convert_to_tensor(z)
