@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
 
@@ -44,9 +45,42 @@ def _count(weights):
     return len(weights)
 
 
+def _constructor_arguments(layer_cls):
+    names = []
+    for klass in layer_cls.__mro__:
+        if klass.__module__.startswith(("keras", "tf_keras")):
+            break  # the base classes' arguments are Keras's own concern
+        if "__init__" not in vars(klass):
+            continue
+        for name, parameter in inspect.signature(klass.__init__).parameters.items():
+            if name != "self" and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+                names.append(name)
+    return names
+
+
+def _check_registered(layer_cls):
+    name = keras.saving.get_registered_name(layer_cls)
+    if keras.saving.get_registered_object(name) is not layer_cls:
+        raise AssertionError(
+            f"{layer_cls.__name__} is not registered for Keras serialization: decorate it with "
+            "`@ascendgan.compat.register` (or keras.saving.register_keras_serializable)."
+        )
+
+
 def _config_round_trip(layer_cls, layer):
+    _check_registered(layer_cls)
     config = layer.get_config()
-    clone = layer_cls.from_config(config)
+    missing = [name for name in _constructor_arguments(layer_cls) if name not in config]
+    if missing:
+        raise AssertionError(
+            f"{layer_cls.__name__}.get_config() misses constructor argument(s) {missing}"
+        )
+    try:
+        clone = layer_cls.from_config(config)
+    except Exception as error:  # noqa: BLE001 - reported as the contract failure it is
+        raise AssertionError(
+            f"{layer_cls.__name__}.from_config(get_config()) failed: {error!r}"
+        ) from error
     clone_config = clone.get_config()
     if clone_config != config:
         raise AssertionError(
@@ -184,7 +218,10 @@ def run_layer_test(
         start = [np.array(w) for w in model.trainable_weights]
         if not start:
             raise AssertionError(f"{layer_cls.__name__} has no trainable weights to fit")
-        model.fit(input_data, target, batch_size=len(target), epochs=1, verbose=0)
+        try:
+            model.fit(input_data, target, batch_size=len(target), epochs=1, verbose=0)
+        except ValueError as error:
+            raise AssertionError(f"{layer_cls.__name__}: one fit step failed: {error}") from error
         moved = [not np.array_equal(a, np.array(w)) for a, w in zip(start, model.trainable_weights)]
         if not any(moved):
             raise AssertionError(f"{layer_cls.__name__}: one fit step changed no trainable weight")

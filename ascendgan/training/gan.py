@@ -471,8 +471,12 @@ class GAN(keras.Model):
             if x is None:
                 raise ValueError("`x` must be a tf.data.Dataset or an array of images. Received: x=None")
             elements = (x,) if y is None else (x, y)
-            x = tf.data.Dataset.from_tensor_slices(elements).batch(batch_size or 32)
+            x = tf.data.Dataset.from_tensor_slices(elements)
+            if kwargs.get("shuffle", True):  # Keras shuffles arrays every epoch; so do we
+                x = x.shuffle(len(elements[0]), reshuffle_each_iteration=True)
+            x = x.batch(batch_size or 32)
             y = None
+        kwargs["shuffle"] = False  # a data set is already in its order; avoid Keras's warning
         x = self._regroup(x, batch_size)
         image_shape = tuple(x.element_spec[0].shape[1:]) if isinstance(x.element_spec, tuple) else tuple(
             x.element_spec.shape[1:])
@@ -491,7 +495,12 @@ class GAN(keras.Model):
         if size is None:
             sample = next(iter(dataset.take(1)))
             size = int((sample[0] if isinstance(sample, tuple) else sample).shape[0])
-        return dataset.unbatch().batch(size * k, drop_remainder=True)
+        regrouped = dataset.unbatch().batch(size * k, drop_remainder=True)
+        cardinality = int(dataset.cardinality())
+        if first.shape.rank and first.shape[0] is not None and cardinality >= 0:
+            # every batch is full, so the number of iterations is known
+            regrouped = regrouped.apply(tf.data.experimental.assert_cardinality(cardinality // k))
+        return regrouped
 
     # ------------------------------------------------------------------ sampling
 
