@@ -24,6 +24,9 @@ setup(
         # tensorflow-probability also needs it to import.
         "tf-keras>=2.16,<2.22",
         "tensorflow-probability>=0.24",
+        # tf.summary's scalar and image writers (TensorBoard logs of training) live here;
+        # TensorFlow 2.21 no longer installs it.
+        "tensorboard>=2.16",
         "numpy>=1.26",
         "scipy>=1.11",
     ],

@@ -21,6 +21,7 @@ _SUBMODULES = (
     "metrics",
     "strategy",
     "export",
+    "sampling",
 )
 
 
