@@ -31,9 +31,11 @@ setup(
         "scipy>=1.11",
     ],
     extras_require={
-        "test": ["pytest>=8", "pillow>=10"],
+        "test": ["pytest>=8", "pillow>=10", "tf2onnx>=1.16", "onnxruntime"],
+        # animated GIFs of latent interpolations (PNG needs nothing extra)
+        "images": ["pillow>=10"],
         "onnx": ["tf2onnx>=1.16", "onnxruntime"],
-        "dev": ["pytest>=8", "pillow>=10", "ruff>=0.6"],
+        "dev": ["pytest>=8", "pillow>=10", "ruff>=0.6", "tf2onnx>=1.16", "onnxruntime"],
     },
     entry_points={"console_scripts": ["ascendgan=ascendgan.cli:main"]},
     classifiers=[

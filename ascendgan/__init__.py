@@ -22,6 +22,7 @@ _SUBMODULES = (
     "strategy",
     "export",
     "sampling",
+    "inference",
 )
 
 
