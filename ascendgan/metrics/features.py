@@ -1,0 +1,520 @@
+"""Feature extractors for the evaluation metrics: InceptionV3 or any Keras model.
+
+A :class:`FeatureExtractor` maps a batch of images in [-1, 1] (ascendgan's convention)
+to ``Features(features, logits)``: the vectors FID, KID and precision / recall compare,
+and the class logits the Inception Score needs. Conversion to what the network expects
+(resizing, grey to RGB) happens here, at the metric's boundary.
+
+:func:`inception_v3_extractor` builds the usual one: ``keras.applications.InceptionV3``
+with its 2048-d ``avg_pool`` features and 1000 ImageNet logits, on images resized to
+299x299. Its ImageNet weights come from the Keras cache (``~/.keras/models`` or
+``$KERAS_HOME/models``) or an explicit file. Missing weights are an error, never a
+silently random network: ``weights=None`` (random) must be asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from ascendgan import compat
+
+keras = compat.keras
+
+#: The ImageNet weights of ``keras.applications.InceptionV3`` (with the classifier).
+INCEPTION_V3_WEIGHTS = {
+    "filename": "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
+    "url": (
+        "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+        "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
+    ),
+    "md5": "9a0d58056eeedaa3f26cb7ebd46da564",
+}
+
+RESIZE_METHODS = ("bilinear", "bicubic", "nearest", "area", "lanczos3", "lanczos5",
+                  "gaussian", "mitchellcubic")
+
+
+class Features(NamedTuple):
+    """What an extractor returns for a batch: ``features (n, d)`` and ``logits (n, classes)``
+    (``None`` when the extractor has no classifier). float32 numpy arrays."""
+
+    features: np.ndarray
+    logits: np.ndarray | None
+
+
+def _as_size(image_size):
+    if image_size is None:
+        return None
+    if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
+        size = (int(image_size), int(image_size))
+    elif isinstance(image_size, (tuple, list)) and len(image_size) == 2:
+        size = tuple(int(v) for v in image_size)
+    else:
+        raise ValueError(
+            f"`image_size` must be an int, a (height, width) pair or None. Received: {image_size!r}"
+        )
+    if min(size) < 1:
+        raise ValueError(f"`image_size` must be positive. Received: {image_size!r}")
+    return size
+
+
+def file_digest(path, algorithm="sha256", chunk=1 << 22):
+    """Hex digest of a file's bytes (read through ``tf.io.gfile``)."""
+    digest = hashlib.new(algorithm)
+    with tf.io.gfile.GFile(str(path), "rb") as handle:
+        while True:
+            block = handle.read(chunk)
+            if not block:
+                break
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class FeatureExtractor:
+    """Turns image batches in [-1, 1] into features (and logits) for the metrics.
+
+    Wraps a Keras model (or any callable on image batches). Features come from the
+    model's output or from a named layer; logits (for the Inception Score) from another
+    named layer. Images are resized to ``image_size`` and grey images repeated to three
+    channels when the model wants three; values outside ``value_range`` raise an error
+    (usually images in [0, 255] or [0, 1] by mistake).
+
+    Everything that changes the numbers is recorded in :attr:`protocol` and stamped on
+    every result, and :meth:`fingerprint` (a hash of the weights) keys cached reference
+    statistics. The extractor's weights must not change after it is first used.
+
+    Args:
+        model: a Keras model, or a callable ``images -> features`` (or ``-> (features,
+            logits)``, or ``-> {"features": ..., "logits": ...}``).
+        features_layer: name of the layer whose output are the features (a Keras model
+            only); ``None`` uses the model's output. Outputs of rank > 2 are flattened.
+        logits_layer: name of the layer whose output are class logits (pre-softmax), or
+            ``None`` for no logits.
+        image_size: ``int`` or ``(height, width)`` the images are resized to; ``None``
+            keeps their size.
+        resize_method: a ``tf.image.resize`` method (``"bilinear"``, ``"bicubic"``,
+            ``"area"``, ...).
+        antialias: ``tf.image.resize``'s ``antialias`` (filters when downsampling).
+        value_range: the ``(low, high)`` range images must be in (1% slack), or ``None``
+            to skip the check.
+        name: the extractor's name in the protocol (default: the model's name).
+        weights_label: how the weights were obtained, for the protocol (e.g.
+            ``"trained on cifar10-train, run 3"``).
+
+    Call arguments:
+        images: ``(batch, height, width, channels)`` floats in ``value_range``.
+
+    Returns (from a call):
+        :class:`Features` of float32 numpy arrays.
+
+    Example:
+
+    >>> import numpy as np
+    >>> flat = FeatureExtractor(lambda x: np.reshape(x, (len(x), -1)), name="pixels")
+    >>> flat(np.zeros((2, 4, 4, 1), "float32")).features.shape
+    (2, 16)
+    """
+
+    def __init__(
+        self,
+        model,
+        features_layer=None,
+        logits_layer=None,
+        image_size=None,
+        resize_method="bilinear",
+        antialias=False,
+        value_range=(-1.0, 1.0),
+        name=None,
+        weights_label=None,
+    ):
+        if not callable(model):
+            raise TypeError(f"`model` must be a Keras model or a callable. Received: {model!r}")
+        if resize_method not in RESIZE_METHODS:
+            raise ValueError(
+                f"`resize_method` must be one of {RESIZE_METHODS}. Received: {resize_method!r}"
+            )
+        if value_range is not None:
+            low, high = (float(v) for v in value_range)
+            if not low < high:
+                raise ValueError(f"`value_range` must be (low, high) with low < high. Received: {value_range!r}")
+            value_range = (low, high)
+        self.image_size = _as_size(image_size)
+        self.resize_method = resize_method
+        self.antialias = bool(antialias)
+        self.value_range = value_range
+        self.features_layer = features_layer
+        self.logits_layer = logits_layer
+        self.weights_label = weights_label
+        self._fingerprint = None
+        self.model = model
+        self._is_keras = isinstance(model, keras.Model)
+        if (features_layer is not None or logits_layer is not None) and not self._is_keras:
+            raise ValueError(
+                "`features_layer` / `logits_layer` need a Keras model as `model`. "
+                f"Received a {type(model).__name__}."
+            )
+        self.name = name or (model.name if self._is_keras else getattr(model, "__name__", "function"))
+        self.channels = None
+        if self._is_keras:
+            self._network = self._build_network(model, features_layer, logits_layer)
+            shape = self._network.inputs[0].shape
+            self.channels = int(shape[-1]) if shape[-1] is not None else None
+            self._forward = tf.function(self._run, reduce_retracing=True)
+        else:
+            self._network = None
+            self._forward = self._run
+
+    # ------------------------------------------------------------------ construction
+
+    @staticmethod
+    def _build_network(model, features_layer, logits_layer):
+        def output_of(layer_name, argument):
+            try:
+                return model.get_layer(layer_name).output
+            except ValueError as error:
+                names = [layer.name for layer in model.layers]
+                raise ValueError(
+                    f"`{argument}`={layer_name!r} is not a layer of model {model.name!r}. "
+                    f"Its layers: {names[:8]}{' ...' if len(names) > 8 else ''} "
+                    f"(last: {names[-3:]})."
+                ) from error
+
+        if features_layer is None and logits_layer is None:
+            return model
+        if not model.inputs:
+            raise ValueError(
+                "`features_layer` / `logits_layer` need a model with known inputs (a "
+                "functional or Sequential model built on a keras.Input)."
+            )
+        features = output_of(features_layer, "features_layer") if features_layer else model.outputs[0]
+        outputs = [features]
+        if logits_layer is not None:
+            outputs.append(output_of(logits_layer, "logits_layer"))
+        return keras.Model(model.inputs, outputs, name=f"{model.name}_features")
+
+    # ------------------------------------------------------------------ protocol
+
+    @property
+    def protocol(self):
+        """Everything about the extractor that changes the numbers, as a flat dict."""
+        return {
+            "extractor": self.name,
+            "weights": self.weights_label or "user model",
+            "features_layer": self.features_layer or "output",
+            "logits_layer": self.logits_layer,
+            "image_size": list(self.image_size) if self.image_size else "unchanged",
+            "resize_method": self.resize_method,
+            "antialias": self.antialias,
+            "dtype": self._dtype_name(),
+        }
+
+    def _dtype_name(self):
+        if self._is_keras:
+            policy = getattr(self.model, "dtype_policy", None)
+            if policy is not None:
+                return getattr(policy, "name", str(policy))
+            return str(self.model.dtype)
+        return "float32"
+
+    def fingerprint(self):
+        """A short hash of the model's weights (computed once; "" for plain callables)."""
+        if self._fingerprint is None:
+            if not self._is_keras:
+                self._fingerprint = ""
+            else:
+                digest = hashlib.sha256()
+                for variable in self.model.weights:
+                    value = np.ascontiguousarray(np.asarray(variable))
+                    digest.update(str(value.shape).encode())
+                    digest.update(value.tobytes())
+                self._fingerprint = digest.hexdigest()[:16]
+        return self._fingerprint
+
+    def cache_key(self):
+        """A hash of :attr:`protocol` and :meth:`fingerprint`, for cache file names."""
+        text = json.dumps(self.protocol, sort_keys=True) + self.fingerprint()
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    # ------------------------------------------------------------------ calling
+
+    def _prepare(self, images):
+        images = tf.convert_to_tensor(images, tf.float32)
+        if self.image_size is not None:
+            static = tuple(images.shape[1:3])
+            if None not in static:
+                if static != self.image_size:
+                    images = self._resize(images)
+            else:  # a retraced function with unknown sizes: decide at run time
+                same = tf.reduce_all(tf.equal(tf.shape(images)[1:3], self.image_size))
+                images = tf.cond(same, lambda: images, lambda: self._resize(images))
+        if self.channels == 3 and images.shape[-1] == 1:
+            images = tf.repeat(images, 3, axis=-1)
+        return images
+
+    def _resize(self, images):
+        # not every method interpolates (gaussian, mitchellcubic blur): same-size images are
+        # never passed through tf.image.resize
+        return tf.image.resize(images, self.image_size, method=self.resize_method,
+                               antialias=self.antialias)
+
+    def _run(self, images):
+        images = self._prepare(images)
+        if self._is_keras:
+            outputs = self._network(images, training=False)
+        else:
+            outputs = self._network_call(images)
+        if isinstance(outputs, dict):
+            features, logits = outputs["features"], outputs.get("logits")
+        elif isinstance(outputs, (list, tuple)):
+            features = outputs[0]
+            logits = outputs[1] if len(outputs) > 1 else None
+        else:
+            features, logits = outputs, None
+        return features, logits
+
+    def _network_call(self, images):
+        return self.model(images)
+
+    def __call__(self, images):
+        images = np.asarray(images)
+        if images.dtype.kind not in "f":
+            raise TypeError(
+                f"`images` must be floating point in [-1, 1] (ascendgan's convention). "
+                f"Received dtype {images.dtype}; convert with images / 127.5 - 1."
+            )
+        if images.ndim != 4:
+            raise ValueError(
+                f"`images` must be a batch (batch, height, width, channels). Received shape {images.shape}."
+            )
+        if self.channels is not None and images.shape[-1] not in (self.channels, 1):
+            raise ValueError(
+                f"`images` must have {self.channels} channels (or 1, repeated) for extractor "
+                f"{self.name!r}. Received shape {images.shape}."
+            )
+        if self.value_range is not None and images.size:
+            low, high = self.value_range
+            slack = 0.01 * (high - low)
+            lo, hi = float(np.min(images)), float(np.max(images))
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                raise ValueError("`images` contains NaN or infinite values.")
+            if lo < low - slack or hi > high + slack:
+                raise ValueError(
+                    f"`images` must be in [{low:g}, {high:g}] for extractor {self.name!r}. "
+                    f"Received values in [{lo:.4g}, {hi:.4g}] (images in [0, 255] convert with "
+                    "x / 127.5 - 1, in [0, 1] with 2 x - 1)."
+                )
+        features, logits = self._forward(images.astype(np.float32, copy=False))
+        features = np.asarray(tf.cast(features, tf.float32))
+        features = features.reshape(features.shape[0], -1)
+        if logits is not None:
+            logits = np.asarray(tf.cast(logits, tf.float32))
+            logits = logits.reshape(logits.shape[0], -1)
+        return Features(features, logits)
+
+    def __repr__(self):
+        return f"FeatureExtractor({json.dumps(self.protocol, sort_keys=True)})"
+
+
+# ----------------------------------------------------------------------------- InceptionV3
+
+
+def keras_cache_dirs(cache_dir=None):
+    """The directories searched for Keras's downloaded weights (``<dir>/models/<file>``).
+
+    ``cache_dir`` if given; otherwise ``$KERAS_HOME`` (read now) if set, else
+    ``~/.keras``, then ``/tmp/.keras`` (Keras's fallback when the home is not writable).
+    """
+    if cache_dir is not None:
+        return [os.fspath(cache_dir)]
+    home = os.environ.get("KERAS_HOME")
+    if home:
+        return [home]
+    return [os.path.join(os.path.expanduser("~"), ".keras"), os.path.join("/tmp", ".keras")]
+
+
+def _download(filename, url, cache_dir, md5):
+    """Keras's own download (kept as a function so tests can stand in for it)."""
+    return keras.utils.get_file(filename, url, cache_dir=cache_dir, cache_subdir="models",
+                                file_hash=md5)
+
+
+def imagenet_weights_path(cache_dir=None, download=True):
+    """Path of InceptionV3's ImageNet weights in the Keras cache, downloading if allowed.
+
+    A cached file is checked against its published MD5.
+
+    Args:
+        cache_dir: the Keras cache root (its ``models/`` sub-folder holds the file);
+            default: see :func:`keras_cache_dirs`.
+        download: try Keras's download when the file is not cached.
+
+    Returns:
+        The file's path.
+
+    Raises:
+        FileNotFoundError: the file is not cached and cannot (or may not) be downloaded;
+            the message says where to put it.
+        ValueError: the cached file does not match the published checksum.
+    """
+    spec = INCEPTION_V3_WEIGHTS
+    candidates = keras_cache_dirs(cache_dir)
+    for root in candidates:
+        path = os.path.join(root, "models", spec["filename"])
+        if tf.io.gfile.exists(path):
+            digest = file_digest(path, "md5")
+            if digest != spec["md5"]:
+                raise ValueError(
+                    f"The InceptionV3 weights file {path} has MD5 {digest}, not the published "
+                    f"{spec['md5']}: it is incomplete or a different file. Delete it and download "
+                    f"{spec['url']} again, or pass weights=<path of your file>."
+                )
+            return path
+    where = os.path.join(candidates[0], "models", spec["filename"])
+    hint = (
+        f"Download {spec['url']} on a machine with internet access and copy it to {where} "
+        "(or set KERAS_HOME / `cache_dir`), or pass weights=<path of a weights file>. "
+        "weights=None builds a randomly initialized network, whose numbers are only "
+        "comparable with themselves."
+    )
+    if not download:
+        raise FileNotFoundError(
+            f"InceptionV3 ImageNet weights not found in the Keras cache ({', '.join(candidates)}) "
+            f"and download=False. {hint}"
+        )
+    try:
+        return _download(spec["filename"], spec["url"], candidates[0], spec["md5"])
+    except Exception as error:  # noqa: BLE001 - any failure means: no weights
+        raise FileNotFoundError(
+            "InceptionV3 ImageNet weights are not in the Keras cache "
+            f"({', '.join(candidates)}) and downloading them failed "
+            f"({type(error).__name__}: {error}). {hint}"
+        ) from error
+
+
+def _load_weights(model, path):
+    """Loads a weights file into ``model``; every kernel must change (no silent partial load)."""
+    if not tf.io.gfile.exists(str(path)):
+        raise FileNotFoundError(f"`weights` file not found: {path}")
+    kernels = [v for v in model.weights if "kernel" in compat.variable_path(v)]
+    before = [np.array(v) for v in kernels]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.load_weights(str(path))
+    except Exception as error:
+        raise ValueError(
+            f"Could not load the `weights` file {path} into InceptionV3 (with its classifier): "
+            f"{type(error).__name__}: {str(error)[:300]}"
+        ) from error
+    unchanged = [compat.variable_path(v) for v, b in zip(kernels, before) if np.array_equal(np.asarray(v), b)]
+    if unchanged:
+        raise ValueError(
+            f"The `weights` file {path} did not set {len(unchanged)} of InceptionV3's kernels "
+            f"(e.g. {unchanged[:3]}): it is not a full InceptionV3 weights file."
+        )
+
+
+def inception_v3_extractor(
+    weights="imagenet",
+    image_size=299,
+    resize_method="bilinear",
+    antialias=False,
+    dtype="float32",
+    cache_dir=None,
+    download=True,
+):
+    """InceptionV3 pool features (2048-d) and ImageNet logits, from ``keras.applications``.
+
+    The network is ``keras.applications.InceptionV3(include_top=True,
+    classifier_activation=None)``; features are the ``avg_pool`` layer, logits the
+    ``predictions`` layer before its softmax. It takes images in [-1, 1], ascendgan's
+    convention, so no value conversion is needed; images are resized to
+    ``image_size`` (299 for numbers comparable with the literature; smaller sizes run
+    faster and are only comparable with themselves; 75 is the smallest InceptionV3
+    accepts).
+
+    Args:
+        weights: ``"imagenet"`` (the Keras cache, checked against its MD5; see
+            :func:`imagenet_weights_path`), a path to a weights file (``.h5`` or
+            ``.weights.h5`` of the full network with its classifier), or ``None`` for
+            random weights (tests, timing). Missing ImageNet weights raise
+            ``FileNotFoundError``; there is no silent fallback.
+        image_size: the side images are resized to.
+        resize_method: a ``tf.image.resize`` method.
+        antialias: ``tf.image.resize``'s antialias flag.
+        dtype: the network's dtype policy (``"float32"`` or ``"mixed_bfloat16"``, ~2x
+            faster on CPUs with AMX; the numbers move slightly).
+        cache_dir: the Keras cache root searched for ImageNet weights.
+        download: allow Keras to download the ImageNet weights when they are not cached.
+
+    Returns:
+        A :class:`FeatureExtractor` named ``"inception_v3"``.
+
+    Example:
+
+    >>> import numpy as np
+    >>> extractor = inception_v3_extractor(weights=None, image_size=75)  # random, tiny
+    >>> extractor(np.zeros((2, 32, 32, 3), "float32")).features.shape
+    (2, 2048)
+
+    Reference:
+        Szegedy et al., "Rethinking the Inception Architecture for Computer Vision",
+        CVPR 2016 (arXiv:1512.00567).
+    """
+    size = _as_size(image_size)
+    if size is None or min(size) < 75:
+        raise ValueError(
+            f"`image_size` must be at least 75 for InceptionV3. Received: image_size={image_size!r}"
+        )
+    if weights == "imagenet":
+        path = imagenet_weights_path(cache_dir=cache_dir, download=download)
+        label = f"imagenet (keras.applications, md5 {INCEPTION_V3_WEIGHTS['md5']})"
+    elif weights is None:
+        path, label = None, "random initialization (weights=None)"
+    elif isinstance(weights, (str, os.PathLike)):
+        path = os.fspath(weights)
+        if not tf.io.gfile.exists(path):
+            raise FileNotFoundError(f"`weights` file not found: {path}")
+        label = f"file {os.path.basename(path)} (sha256 {file_digest(path)[:16]})"
+    else:
+        raise ValueError(
+            f"`weights` must be 'imagenet', a file path or None. Received: weights={weights!r}"
+        )
+    with compat.precision_scope(dtype):
+        model = keras.applications.InceptionV3(
+            include_top=True,
+            weights=None,
+            input_shape=(size[0], size[1], 3),
+            classifier_activation=None,
+        )
+    if path is not None:
+        _load_weights(model, path)
+    return FeatureExtractor(
+        model,
+        features_layer="avg_pool",
+        logits_layer="predictions",
+        image_size=size,
+        resize_method=resize_method,
+        antialias=antialias,
+        value_range=(-1.0, 1.0),
+        name="inception_v3",
+        weights_label=label,
+    )
+
+
+__all__ = [
+    "FeatureExtractor",
+    "Features",
+    "INCEPTION_V3_WEIGHTS",
+    "file_digest",
+    "imagenet_weights_path",
+    "inception_v3_extractor",
+    "keras_cache_dirs",
+]
