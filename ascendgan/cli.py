@@ -74,8 +74,6 @@ def add_train_arguments(parser, family=None):
     parser.add_argument("--checkpoint-every", type=_positive_int, default=None, help="steps between checkpoints")
     parser.add_argument("--keep", type=_positive_int, default=None, help="checkpoints kept")
     parser.add_argument("--num-samples", type=_positive_int, default=64, help="images per sample grid (default 64)")
-    parser.add_argument("--precision", default="float32",
-                        help="float32 | mixed_bfloat16 | mixed_float16 (default float32)")
     parser.add_argument("--seed", type=int, default=0, help="seed of data order, weights and latents (default 0)")
     parser.add_argument("--set", dest="overrides", metavar="KEY=VALUE", type=_key_value, action="append",
                         default=[], help="override a preset key, e.g. --set base_filters=32 (repeatable)")
@@ -89,12 +87,16 @@ def add_train_arguments(parser, family=None):
     parser.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
     parser.add_argument("--smoke", action="store_true", help="tiny network, 2 steps: check the pipeline end to end")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    from ascendgan.strategy import add_strategy_arguments
+
+    add_strategy_arguments(parser)  # --device, --precision, --loss-scale, --devices
     if family is not None:
         parser.set_defaults(family=family)
     return parser
 
 
 def _train(args) -> int:
+    from ascendgan.strategy import strategy_from_arguments
     from ascendgan.training.recipes import train_gan
 
     result = train_gan(
@@ -104,7 +106,7 @@ def _train(args) -> int:
         precision=args.precision, seed=args.seed, smoke=args.smoke, overrides=dict(args.overrides),
         pairs=args.pairs, diff_augment=args.diff_augment, skip_corrupt=args.skip_corrupt, cache=args.cache,
         limit=args.limit, resume=not args.no_resume, tensorboard=not args.no_tensorboard,
-        verbose=0 if args.quiet else 1,
+        verbose=0 if args.quiet else 1, strategy=strategy_from_arguments(args),
     )
     print(f"run directory: {result['run_dir']}")
     print(f"generator steps: {result.get('final_step')} of {result['steps']} (resumed from {result['resumed_from']})")

@@ -1,4 +1,5 @@
-"""Model factories and networks: BigGAN, DCGAN, Pix2Pix.
+"""Model factories and networks: BigGAN, DCGAN, Pix2Pix, and the Wide-ResNet classifier of
+the AutoAugment recipe (``wide_resnet("wrn_28_10")``).
 
 Each factory takes a preset name and keyword overrides of the preset's keys and returns an
 uncompiled :class:`~ascendgan.training.GAN` (``compile()`` then defaults to the preset's
@@ -16,6 +17,11 @@ from __future__ import annotations
 
 from ascendgan.models._factory import apply_overrides
 from ascendgan.models.biggan import BigGANDiscriminator, BigGANGenerator, biggan_presets
+from ascendgan.models.classifiers import (
+    WideResidualBlock,
+    WideResNet,
+    wide_resnet,
+)
 from ascendgan.models.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_presets
 from ascendgan.models.pix2pix import PatchGANDiscriminator, Pix2Pix, UNetGenerator, pix2pix_presets
 from ascendgan.training.gan import GAN
@@ -121,7 +127,10 @@ __all__ = [
     "PatchGANDiscriminator",
     "Pix2Pix",
     "UNetGenerator",
+    "WideResNet",
+    "WideResidualBlock",
     "biggan",
     "dcgan",
     "pix2pix",
+    "wide_resnet",
 ]

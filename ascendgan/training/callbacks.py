@@ -170,7 +170,9 @@ class SampleGrid(keras.callbacks.Callback):
         if self.log_dir:
             if self._writer is None:
                 self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))
-            with self._writer.as_default():
+            # record_if(True): Keras's TensorBoard callback records only every update_freq
+            # steps while training; a grid is written when it is due, whatever that says.
+            with self._writer.as_default(), tf.summary.record_if(True):
                 tf.summary.image("samples", picture[None], step=step)
             self._writer.flush()
         self.written.append(path)

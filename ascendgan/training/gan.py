@@ -100,6 +100,10 @@ class GAN(keras.Model):
         discriminator_orthogonal: the same for the discriminator.
         gradient_penalty: weight λ of the WGAN-GP penalty on the discriminator (0 disables).
         r1_penalty: weight γ of the R1 penalty; the loss adds ``γ/2 · E‖∇D(x)‖²``.
+        diff_augment: a DiffAugment policy (``"color,translation,cutout"`` or a subset)
+            applied, with fresh random draws, to real and fake images before the
+            discriminator in every D and G step (Zhao et al., arXiv:2006.10738);
+            ``None`` disables it. See :mod:`ascendgan.augment`.
         seed: seed of the model's latent random-number generator (its state is checkpointed,
             so a resumed run draws the same latents as an uninterrupted one).
         preset: the preset row a factory used (optional); supplies ``compile()``'s defaults.
@@ -133,6 +137,7 @@ class GAN(keras.Model):
         discriminator_orthogonal=0.0,
         gradient_penalty=0.0,
         r1_penalty=0.0,
+        diff_augment=None,
         seed=None,
         preset=None,
         **kwargs,
@@ -173,6 +178,7 @@ class GAN(keras.Model):
         self.discriminator_orthogonal = float(discriminator_orthogonal)
         self.gradient_penalty_weight = float(gradient_penalty)
         self.r1_penalty_weight = float(r1_penalty)
+        self.diff_augment = diff_augment
         self.seed = seed
         #: The preset row a factory built this model from (data set, documented training
         #: setup); ``compile()`` takes its optimizers and loss from it by default.
@@ -212,6 +218,8 @@ class GAN(keras.Model):
         generator_optimizer=None,
         discriminator_optimizer=None,
         loss=None,
+        strategy=None,
+        loss_scale="auto",
         **kwargs,
     ):
         """Configures training.
@@ -225,12 +233,25 @@ class GAN(keras.Model):
                 ``"least_squares"``, ``"wasserstein"``), a ``losses.GANLoss`` or a
                 ``(generator_loss, discriminator_loss)`` pair; see ``ascendgan.losses.get``.
                 Default: the preset's loss, else ``"hinge"``.
+            strategy: an ``ascendgan.strategy.Strategy``; by default the one whose
+                ``scope()`` is active, if any. It wraps both optimizers
+                (``Strategy.wrap_optimizer``: loss scaling, the NPU's all-reduce).
+            loss_scale: ``"auto"`` (dynamic loss scaling when computing in float16: under
+                the ``mixed_float16`` policy or the strategy's precision), ``"dynamic"``,
+                ``"ascend"``, a number, a loss-scale manager (each optimizer gets its own
+                copy) or ``None``; see ``ascendgan.strategy.make_loss_scale_manager``.
+                Optimizers that already scale their loss are kept as they are.
             **kwargs: passed to ``keras.Model.compile`` (e.g. ``jit_compile``,
                 ``steps_per_execution``, ``run_eagerly``).
 
-        Under the ``mixed_float16`` policy each optimizer is wrapped in a dynamic
-        loss-scale optimizer unless it is one already.
+        With loss scaling, each optimizer gets its own loss-scale manager: a step with a
+        non-finite gradient is skipped for that optimizer only, and the metrics
+        ``d_loss_scale`` / ``d_overflows`` / ``g_loss_scale`` / ``g_overflows`` report the
+        scales and the number of skipped steps.
         """
+        from ascendgan.strategy import distribute as strategy_lib
+        from ascendgan.strategy import loss_scale as loss_scale_lib
+
         kwargs.pop("optimizer", None)
         super().compile(**kwargs)
 
@@ -246,11 +267,9 @@ class GAN(keras.Model):
         discriminator_optimizer = discriminator_optimizer or default("discriminator")
         if loss is None:
             loss = preset.get("loss", "hinge")
-        if compat.global_precision() == "mixed_float16":
-            if not compat.is_loss_scale_optimizer(generator_optimizer):
-                generator_optimizer = compat.loss_scale_optimizer(generator_optimizer)
-            if not compat.is_loss_scale_optimizer(discriminator_optimizer):
-                discriminator_optimizer = compat.loss_scale_optimizer(discriminator_optimizer)
+        generator_optimizer = strategy_lib.prepare_optimizer(generator_optimizer, strategy, loss_scale)
+        discriminator_optimizer = strategy_lib.prepare_optimizer(
+            discriminator_optimizer, strategy, loss_scale)
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
         self.loss_pair = losses_lib.get(loss)
@@ -264,6 +283,8 @@ class GAN(keras.Model):
             self._trackers["r1_penalty"] = keras.metrics.Mean(name="r1_penalty")
         for name in self.extra_metric_names():
             self._trackers[name] = keras.metrics.Mean(name=name)
+        self._trackers.update(loss_scale_lib.loss_scale_metrics("d", discriminator_optimizer))
+        self._trackers.update(loss_scale_lib.loss_scale_metrics("g", generator_optimizer))
 
     def extra_metric_names(self):
         """Names of extra per-step values that loss hooks report (see
@@ -279,18 +300,23 @@ class GAN(keras.Model):
         return self.generator(inputs, training=training)
 
     def build_models(self, image_shape=None):
-        """Builds both networks and the optimizers' state (called by ``fit``)."""
-        if not self.generator.built:
-            self._build_like_generator(self.generator)
-        if self.ema_generator is not None and not self.ema_generator.built:
-            self._build_like_generator(self.ema_generator)
-            self.ema_generator.set_weights(self.generator.get_weights())
-        if not self.discriminator.built and image_shape is not None:
-            self.discriminator(self._example_discriminator_inputs(image_shape), training=False)
-        if getattr(self, "generator_optimizer", None) is not None:
-            compat.build_optimizer(self.generator_optimizer, self.generator.trainable_variables)
-            if self.discriminator.built:
-                compat.build_optimizer(self.discriminator_optimizer, self.discriminator.trainable_variables)
+        """Builds both networks and the optimizers' state (called by ``fit``), inside the
+        model's ``tf.distribute`` strategy so variables are mirrored when there are replicas."""
+        with self.distribute_strategy.scope():
+            if not self.generator.built:
+                self._build_like_generator(self.generator)
+            if self.ema_generator is not None and not self.ema_generator.built:
+                self._build_like_generator(self.ema_generator)
+                self.ema_generator.set_weights(self.generator.get_weights())
+            if not self.discriminator.built and image_shape is not None:
+                self.discriminator(self._example_discriminator_inputs(image_shape), training=False)
+            if getattr(self, "generator_optimizer", None) is not None:
+                compat.build_optimizer(self.generator_optimizer, self.generator.trainable_variables)
+                if self.discriminator.built:
+                    compat.build_optimizer(self.discriminator_optimizer,
+                                           self.discriminator.trainable_variables)
+        if self.discriminator.built:
+            self.built = True  # Keras 3 would otherwise try to build the GAN by calling it on images
 
     # ------------------------------------------------------------------ hooks
 
@@ -326,10 +352,31 @@ class GAN(keras.Model):
         inputs = images if condition is None else [images, condition]
         return self.discriminator(inputs, training=training)
 
+    @property
+    def diff_augment(self):
+        return self._diff_augment
+
+    @diff_augment.setter
+    def diff_augment(self, policy):
+        if policy is not None:
+            from ascendgan.augment import diffaugment
+
+            policy = diffaugment.parse_policy(policy)  # raises for unknown operations
+        self._diff_augment = policy
+
     def augment(self, images):
-        """Augmentation applied to real and fake images before the discriminator
-        (identity here; DiffAugment plugs in by overriding this)."""
-        return images
+        """Augmentation applied to real and fake images before the discriminator.
+
+        Applies the ``diff_augment`` policy when one is set (identity otherwise), drawing its
+        randomness from the model's checkpointed random-number generator so a resumed run
+        augments exactly as an uninterrupted one. Override for other augmentations.
+        """
+        if not self._diff_augment:
+            return images
+        from ascendgan.augment import diff_augment
+
+        seed = self.seed_generator.make_seeds(1)[:, 0]
+        return diff_augment(images, policy=self._diff_augment, seed=seed)
 
     def compute_discriminator_loss(self, real_logits, fake_logits, real_images=None,
                                    fake_images=None, condition=None):
@@ -386,6 +433,9 @@ class GAN(keras.Model):
         variables = self.discriminator.trainable_variables
         grads = tape.gradient(scaled, variables)
         compat.apply_gradients(self.discriminator_optimizer, grads, variables)
+        from ascendgan.strategy.loss_scale import loss_scale_logs
+
+        logs.update(loss_scale_logs("d", self.discriminator_optimizer))
         logs.update(
             d_loss=total,
             d_real=tf.reduce_mean(tf.cast(real_logits, tf.float32)),
@@ -411,7 +461,9 @@ class GAN(keras.Model):
         variables = self.generator.trainable_variables
         grads = tape.gradient(scaled, variables)
         compat.apply_gradients(self.generator_optimizer, grads, variables)
-        return {"g_loss": total, **logs}
+        from ascendgan.strategy.loss_scale import loss_scale_logs
+
+        return {"g_loss": total, **logs, **loss_scale_logs("g", self.generator_optimizer)}
 
     def _update_ema(self):
         if self.ema_generator is None:
@@ -586,6 +638,12 @@ class GAN(keras.Model):
         }
         if self.ema_generator is not None:
             objects["ema_generator"] = self.ema_generator
+        # Every weight by name as well: Keras 3 does not track layers held in plain Python
+        # lists for tf.train.Checkpoint, so the models alone can miss batch-norm statistics,
+        # spectral-norm vectors and the averaged generator's weights.
+        for name in ("generator", "discriminator", "ema_generator"):
+            if objects.get(name) is not None:
+                objects[f"{name}_weights"] = list(objects[name].weights)
         if getattr(self, "generator_optimizer", None) is not None:
             objects["generator_optimizer"] = self.generator_optimizer
             objects["discriminator_optimizer"] = self.discriminator_optimizer
@@ -606,6 +664,7 @@ class GAN(keras.Model):
             discriminator_orthogonal=self.discriminator_orthogonal,
             gradient_penalty=self.gradient_penalty_weight,
             r1_penalty=self.r1_penalty_weight,
+            diff_augment=self._diff_augment,
             seed=self.seed,
             preset=self.preset,
         )

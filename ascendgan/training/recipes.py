@@ -166,7 +166,8 @@ def train_gan(family, preset=None, data=None, out=None, *, epochs=None, steps=No
               batch_size=None, sample_every=None, checkpoint_every=None, keep=None,
               num_samples=64, precision="float32", seed=0, smoke=False, overrides=None,
               pairs="ab", diff_augment=None, skip_corrupt=False, limit=None, cache=None, verbose=1,
-              tensorboard=True, resume=True):
+              tensorboard=True, resume=True, device="auto", loss_scale="auto", devices=None,
+              strategy=None):
     """Trains a documented GAN (the engine of ``ascendgan train`` and the examples).
 
     Defaults come from the preset row (batch size, epochs or steps, sample and checkpoint
@@ -186,7 +187,8 @@ def train_gan(family, preset=None, data=None, out=None, *, epochs=None, steps=No
         checkpoint_every: generator steps between checkpoints.
         keep: checkpoints kept.
         num_samples: images per sample grid.
-        precision: ``"float32"``, ``"mixed_bfloat16"`` or ``"mixed_float16"``.
+        precision: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"`` or an Ascend
+            precision mode (``"allow_mix_precision"``, ...); see ``ascendgan.strategy``.
         seed: seed of data order, latents and initial weights.
         smoke: a tiny network and a few steps, to check the pipeline end to end.
         overrides: preset keys to change (e.g. ``{"base_filters": 32}``).
@@ -200,6 +202,12 @@ def train_gan(family, preset=None, data=None, out=None, *, epochs=None, steps=No
         verbose: Keras progress-bar verbosity.
         tensorboard: write TensorBoard scalars and images to ``out/logs``.
         resume: continue from the latest checkpoint in ``out/checkpoints``.
+        device: ``"auto"``, ``"cpu"``, ``"gpu"``, ``"npu"`` or ``"multi_worker"``.
+        loss_scale: loss scaling (``"auto"``: dynamic when computing in float16;
+            ``"ascend"``: the documented 2^32 / 1000 / 0.8 manager; a number; ``None``).
+        devices: number of CPU / GPU replicas for data parallelism.
+        strategy: an ``ascendgan.strategy.Strategy`` (overrides ``device``, ``precision``,
+            ``loss_scale`` and ``devices``).
 
     Returns:
         A dict: run directory, final step, last logs, sample-grid paths.
@@ -217,87 +225,92 @@ def train_gan(family, preset=None, data=None, out=None, *, epochs=None, steps=No
         from ascendgan import data as data_lib
 
         data = data_lib.cache_locally(data, cache)
-    compat.set_precision(precision)
-    compat.set_random_seed(seed)
-    gan = build_gan(family, preset, overrides, seed=seed)
-    if diff_augment:
-        gan.diff_augment = diff_augment
-    row = gan.preset
-    batch_size = int(batch_size or (2 if smoke else row["batch_size"]))
-    sample_every = int(sample_every or row.get("sample_every", 500))
-    checkpoint_every = int(checkpoint_every or row.get("checkpoint_every", sample_every))
-    keep = int(keep or row.get("max_checkpoints", 3))
-    k = gan.discriminator_steps
+    from ascendgan import strategy as strategy_lib
 
-    options = dict(batch_size=batch_size, seed=seed, pairs=pairs, smoke=smoke,
-                   skip_corrupt=skip_corrupt, limit=limit)
-    dataset = build_dataset(gan, data, **options)
-    batches = int(build_dataset(gan, data, repeat=False, **options).cardinality())
-    steps_per_epoch = max(1, batches // k) if batches > 0 else None
-    if steps is None:
-        if smoke:
-            steps = 2
-        elif epochs is not None or "epochs" in row:
-            if steps_per_epoch is None:
-                raise ValueError("The data set's size is unknown: pass `steps` instead of `epochs`.")
-            steps = int(epochs or row["epochs"]) * steps_per_epoch
-        else:
-            steps = int(row["steps"])
-    steps = int(steps)
-    steps_per_epoch = min(steps_per_epoch or steps, steps)
+    if strategy is None:
+        strategy = strategy_lib.get_strategy(device, precision=precision, loss_scale=loss_scale,
+                                             devices=devices)
+    with strategy.scope():  # the precision policy and the tf.distribute scope
+        compat.set_random_seed(seed)
+        gan = build_gan(family, preset, overrides, seed=seed)
+        if diff_augment:
+            gan.diff_augment = diff_augment
+        row = gan.preset
+        batch_size = int(batch_size or (2 if smoke else row["batch_size"]))
+        sample_every = int(sample_every or row.get("sample_every", 500))
+        checkpoint_every = int(checkpoint_every or row.get("checkpoint_every", sample_every))
+        keep = int(keep or row.get("max_checkpoints", 3))
+        k = gan.discriminator_steps
 
-    tf.io.gfile.makedirs(out)
-    _write_json(os.path.join(out, "run.json"), {
-        "family": family, "preset": preset, "overrides": overrides, "seed": seed,
-        "data": None if data is None else str(data), "pairs": pairs, "batch_size": batch_size,
-        "steps": steps, "precision": precision, "diff_augment": diff_augment,
-    })
-    gan.compile()
-    first = next(iter(dataset.take(1)))
-    gan.build_models(tuple(first[0].shape[1:]))
-    checkpoint_dir = os.path.join(out, "checkpoints")
-    done = 0
-    if resume and restore_latest(gan, checkpoint_dir):
-        done = int(gan.generator_optimizer.iterations.numpy())
-    result = {"run_dir": out, "steps": steps, "resumed_from": done, "samples": []}
-    if done >= steps:
-        result["final_step"] = done
+        options = dict(batch_size=batch_size, seed=seed, pairs=pairs, smoke=smoke,
+                       skip_corrupt=skip_corrupt, limit=limit)
+        dataset = build_dataset(gan, data, **options)
+        batches = int(build_dataset(gan, data, repeat=False, **options).cardinality())
+        steps_per_epoch = max(1, batches // k) if batches > 0 else None
+        if steps is None:
+            if smoke:
+                steps = 2
+            elif epochs is not None or "epochs" in row:
+                if steps_per_epoch is None:
+                    raise ValueError("The data set's size is unknown: pass `steps` instead of `epochs`.")
+                steps = int(epochs or row["epochs"]) * steps_per_epoch
+            else:
+                steps = int(row["steps"])
+        steps = int(steps)
+        steps_per_epoch = min(steps_per_epoch or steps, steps)
+
+        tf.io.gfile.makedirs(out)
+        _write_json(os.path.join(out, "run.json"), {
+            "family": family, "preset": preset, "overrides": overrides, "seed": seed,
+            "data": None if data is None else str(data), "pairs": pairs, "batch_size": batch_size,
+            "steps": steps, "precision": precision, "diff_augment": diff_augment,
+        })
+        gan.compile()
+        first = next(iter(dataset.take(1)))
+        gan.build_models(tuple(first[0].shape[1:]))
+        checkpoint_dir = os.path.join(out, "checkpoints")
+        done = 0
+        if resume and restore_latest(gan, checkpoint_dir):
+            done = int(gan.generator_optimizer.iterations.numpy())
+        result = {"run_dir": out, "steps": steps, "resumed_from": done, "samples": []}
+        if done >= steps:
+            result["final_step"] = done
+            return result
+        if done:
+            dataset = dataset.skip(done * k)  # the batches the interrupted run consumed
+
+        sources = targets = None
+        if family == "pix2pix":
+            sample_batch = next(iter(build_dataset(gan, data, **dict(options, batch_size=min(num_samples, 4),
+                                                                       seed=seed + 1)).take(1)))
+            sources, targets = (x.numpy() for x in sample_batch)
+        grids = SampleGrid(os.path.join(out, "samples"), every_n_steps=sample_every, num_images=num_samples,
+                           seed=seed, truncation=row.get("truncation") if family == "biggan" else None,
+                           sources=sources, targets=targets,
+                           log_dir=os.path.join(out, "logs") if tensorboard else None)
+        callbacks = [
+            Throughput(batch_size * k),
+            GANCheckpoint(checkpoint_dir, every_n_steps=checkpoint_every, max_to_keep=keep, restore=False),
+            grids,
+            _StopAtStep(steps),
+        ]
+        if tensorboard:
+            callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "logs"), update_freq=max(1, min(50, sample_every, steps)),
+                                                         write_graph=False))
+        history = gan.fit(
+            dataset,
+            epochs=math.ceil(steps / steps_per_epoch),
+            initial_epoch=done // steps_per_epoch,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+        final = int(gan.generator_optimizer.iterations.numpy())
+        if final % checkpoint_every:
+            callbacks[1].save()
+        result.update(final_step=final, samples=grids.written,
+                      logs={key: float(values[-1]) for key, values in history.history.items()})
         return result
-    if done:
-        dataset = dataset.skip(done * k)  # the batches the interrupted run consumed
-
-    sources = targets = None
-    if family == "pix2pix":
-        sample_batch = next(iter(build_dataset(gan, data, **dict(options, batch_size=min(num_samples, 4),
-                                                                   seed=seed + 1)).take(1)))
-        sources, targets = (x.numpy() for x in sample_batch)
-    grids = SampleGrid(os.path.join(out, "samples"), every_n_steps=sample_every, num_images=num_samples,
-                       seed=seed, truncation=row.get("truncation") if family == "biggan" else None,
-                       sources=sources, targets=targets,
-                       log_dir=os.path.join(out, "logs") if tensorboard else None)
-    callbacks = [
-        Throughput(batch_size * k),
-        GANCheckpoint(checkpoint_dir, every_n_steps=checkpoint_every, max_to_keep=keep, restore=False),
-        grids,
-        _StopAtStep(steps),
-    ]
-    if tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "logs"), update_freq=max(1, min(50, sample_every)),
-                                                     write_graph=False))
-    history = gan.fit(
-        dataset,
-        epochs=math.ceil(steps / steps_per_epoch),
-        initial_epoch=done // steps_per_epoch,
-        steps_per_epoch=steps_per_epoch,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
-    final = int(gan.generator_optimizer.iterations.numpy())
-    if final % checkpoint_every:
-        callbacks[1].save()
-    result.update(final_step=final, samples=grids.written,
-                  logs={key: float(values[-1]) for key, values in history.history.items()})
-    return result
 
 
 __all__ = ["FAMILIES", "SMOKE_OVERRIDES", "build_dataset", "build_gan", "load_run", "read_run", "train_gan"]

@@ -80,7 +80,10 @@ class BigGANDiscriminator(keras.Model):
         self.power_iterations = power_iterations
         sn = {"power_iterations": power_iterations}
         self.blocks = []
-        self.attention = {}
+        # Self-attention after the first block reaching each listed resolution: layers in a
+        # list, block indices in a tuple (a dict keyed by ints cannot be checkpointed).
+        self.attention_layers = []
+        attention_after, attended = [], set()
         resolution = image_size
         for index, (multiplier, down) in enumerate(zip(multipliers, self.discriminator_downsample)):
             self.blocks.append(
@@ -88,11 +91,11 @@ class BigGANDiscriminator(keras.Model):
                              name=f"block{index}", **sn)
             )
             resolution //= 2 if down else 1
-            if resolution in self.attention_resolutions and not self.attention.get("done_" + str(resolution)):
-                self.attention[index] = SelfAttention(name=f"attention{resolution}", **sn)
-                self.attention["done_" + str(resolution)] = True
-        self.attention = {k: v for k, v in self.attention.items() if isinstance(k, int)}
-        self.attention_layers = list(self.attention.values())
+            if resolution in self.attention_resolutions and resolution not in attended:
+                attended.add(resolution)
+                self.attention_layers.append(SelfAttention(name=f"attention{resolution}", **sn))
+                attention_after.append(index)
+        self._attention_after = tuple(attention_after)
         width = multipliers[-1] * base_channels
         self.linear = SNDense(1, name="linear", **sn)
         self.embedding = SNEmbedding(num_classes, width, name="projection", **sn) if num_classes else None
@@ -119,8 +122,8 @@ class BigGANDiscriminator(keras.Model):
         x = tf.cast(x, self.compute_dtype)
         for index, block in enumerate(self.blocks):
             x = block(x, training=training)
-            if index in self.attention:
-                x = self.attention[index](x, training=training)
+            if index in self._attention_after:
+                x = self.attention_layers[self._attention_after.index(index)](x, training=training)
         features = tf.reduce_sum(tf.nn.relu(x), axis=[1, 2])
         logits = tf.cast(self.linear(features, training=training), tf.float32)
         if labels is not None:

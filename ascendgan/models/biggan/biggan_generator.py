@@ -150,7 +150,8 @@ class BigGANGenerator(keras.Model):
         self.linear = SNDense(_BOTTOM * _BOTTOM * width, name="linear", **sn)
         condition = "vector" if (num_classes or self.hierarchical_latent) else None
         self.blocks = []
-        self.attention = {}
+        self.attention_layers = []  # a list, and block indices in a tuple: see the discriminator
+        attention_after = []
         resolution = _BOTTOM
         for index, multiplier in enumerate(multipliers[1:]):
             resolution *= 2
@@ -158,8 +159,9 @@ class BigGANGenerator(keras.Model):
                 ResBlockUp(multiplier * base_channels, condition=condition, name=f"block{index}", **sn)
             )
             if resolution in self.attention_resolutions:
-                self.attention[index] = SelfAttention(name=f"attention{resolution}", **sn)
-        self.attention_layers = list(self.attention.values())  # tracked for weights
+                self.attention_layers.append(SelfAttention(name=f"attention{resolution}", **sn))
+                attention_after.append(index)
+        self._attention_after = tuple(attention_after)
         self.output_norm = FusedBatchNormalization(name="output_bn")
         self.output_conv = SNConv2D(channels, 3, padding="same", name="output_conv", **sn)
 
@@ -206,8 +208,8 @@ class BigGANGenerator(keras.Model):
                 x = block([x, condition], training=training)
             else:
                 x = block(x, training=training)
-            if index in self.attention:
-                x = self.attention[index](x, training=training)
+            if index in self._attention_after:
+                x = self.attention_layers[self._attention_after.index(index)](x, training=training)
         x = tf.nn.relu(self.output_norm(x, training=training))
         return tf.tanh(self.output_conv(x, training=training))
 

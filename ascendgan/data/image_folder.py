@@ -1,0 +1,396 @@
+"""Any folder of JPEG / PNG / BMP images: flat, nested, or one sub-folder per class."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from ascendgan.data import _files, _images, _pipeline
+from ascendgan.data._images import IMAGE_EXTENSIONS, INTERPOLATIONS
+from ascendgan.data.errors import DataFormatError
+
+__all__ = ["IMAGE_EXTENSIONS", "image_folder", "image_folder_arrays", "list_image_files"]
+
+
+def list_image_files(path, with_labels=False, class_names=None):
+    """Lists the images of a folder, sorted, with class labels from sub-folder names.
+
+    Files ending in ``.jpg``, ``.jpeg``, ``.png`` or ``.bmp`` (any case) count as images;
+    hidden files and folders (names starting with ``.``) are skipped.
+
+    - ``with_labels=False``: every image under ``path``, in any sub-folder depth.
+    - ``with_labels=True``: one sub-folder of ``path`` per class; the images of a class are
+      those anywhere under its sub-folder; images directly in ``path`` are ignored.
+      Labels number the classes in sorted order of their names (as Keras's
+      ``image_dataset_from_directory`` does), or in the order of ``class_names``.
+
+    Args:
+        path: the folder (local or any ``tf.io.gfile`` file system).
+        with_labels: derive labels from class sub-folders.
+        class_names: with ``with_labels``, the class sub-folders to use, in label order
+            (None: all sub-folders, sorted).
+
+    Returns:
+        ``(files, labels, class_names)``: a list of paths; a list of int labels (None
+        without labels); a tuple of class names (None without labels).
+
+    Raises:
+        DatasetNotFoundError: ``path`` does not exist.
+        DataFormatError: no images, no class sub-folders, an empty class sub-folder, or a
+            ``class_names`` entry with no sub-folder; the message names the folder.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import tensorflow as tf
+    >>> from ascendgan.data import list_image_files
+    >>> root = tempfile.mkdtemp()
+    >>> for name in ("dog/1.png", "cat/2.png", "cat/3.png"):
+    ...     os.makedirs(os.path.join(root, os.path.dirname(name)), exist_ok=True)
+    ...     tf.io.write_file(os.path.join(root, name),
+    ...                      tf.io.encode_png(np.zeros((4, 4, 3), np.uint8)))
+    >>> files, labels, names = list_image_files(root, with_labels=True)
+    >>> [os.path.basename(f) for f in files], labels, names
+    (['2.png', '3.png', '1.png'], [0, 0, 1], ('cat', 'dog'))
+    """
+    path = _files.as_path(path)
+    with_labels = _pipeline.check_bool("with_labels", with_labels)
+    _images.require_folder(path, "image folder")
+    if not with_labels:
+        if class_names is not None:
+            raise ValueError(
+                "`class_names` needs with_labels=True (it names the class sub-folders). "
+                f"Received: class_names={class_names!r} with with_labels=False"
+            )
+        files = _images.walk_images(path)
+        if not files:
+            raise _images.no_images_error(path, recursive=True)
+        return files, None, None
+
+    present = _images.subfolders(path)
+    if class_names is None:
+        if not present:
+            loose = [n for n in tf.io.gfile.listdir(path) if _images.is_image_name(n)]
+            hint = (
+                f" It holds {len(loose)} images directly; pass with_labels=False to read them "
+                "without labels."
+                if loose
+                else ""
+            )
+            raise DataFormatError(
+                f"with_labels=True expects one sub-folder per class in {path!r}, found no "
+                f"sub-folders.{hint}"
+            )
+        class_names = tuple(present)
+    else:
+        if isinstance(class_names, str) or not all(isinstance(c, str) for c in class_names):
+            raise TypeError(
+                "`class_names` must be a list of sub-folder names. Received: "
+                f"class_names={class_names!r}"
+            )
+        class_names = tuple(class_names)
+        if len(set(class_names)) != len(class_names) or not class_names:
+            raise ValueError(
+                "`class_names` must be a non-empty list of distinct names. Received: "
+                f"class_names={class_names!r}"
+            )
+        missing = [c for c in class_names if c not in present]
+        if missing:
+            raise DataFormatError(
+                f"class_names {missing} have no sub-folder in {path!r}; its sub-folders are "
+                f"{present}."
+            )
+    files, labels = [], []
+    for label, name in enumerate(class_names):
+        found = _images.walk_images(_files.join(path, name))
+        if not found:
+            raise DataFormatError(
+                f"The class sub-folder {_files.join(path, name)!r} (class {label}, {name!r}) "
+                f"holds no images (files ending in {IMAGE_EXTENSIONS}). Remove it or pass "
+                "`class_names` without it."
+            )
+        files.extend(found)
+        labels.extend([label] * len(found))
+    return files, labels, class_names
+
+
+def _build_image_dataset(
+    files,
+    labels,
+    *,
+    channels,
+    image_size,
+    center_crop,
+    crop_to_aspect_ratio,
+    interpolation,
+    expected_size,
+    skip_corrupt,
+    batch_size,
+    shuffle,
+    seed,
+    drop_remainder,
+    repeat,
+    cache,
+    scale,
+    what,
+):
+    """The shared file pipeline: list -> shuffle -> decode (parallel) -> check -> crop /
+    resize -> scale -> batch -> prefetch. ``labels`` None yields images only."""
+    count = len(files)
+    _pipeline.check_enough(count, batch_size, drop_remainder, what)
+    ordered = _pipeline.deterministic(shuffle, seed)
+    reason = "(the size this data set needs)"
+    if expected_size is None and image_size is None and center_crop is None:
+        for first in files:  # with skip_corrupt, the first file that decodes
+            expected_size = _images.probe(first, channels, undecodable_ok=skip_corrupt)
+            if expected_size is not None:
+                break
+        else:
+            raise DataFormatError(f"None of the {count} image files of {what} can be decoded.")
+        reason = (
+            f"(the size of the first file, {first}); pass image_size= to resize images "
+            "of different sizes"
+        )
+    with_labels = labels is not None
+    elements = {
+        "path": tf.constant(files),
+        "label": tf.constant(labels if with_labels else [0] * count, tf.int32),
+    }
+    dataset = tf.data.Dataset.from_tensor_slices(elements)
+    if not cache:
+        dataset = _pipeline.shuffle_repeat(dataset, count, shuffle, seed, repeat)
+    dataset = _images.decode_stage(dataset, "path", "image", "ok", ordered)
+    if skip_corrupt:
+        dataset = _images.skip_stage(dataset, [("path", "ok")])
+
+    def transform(element):
+        path = element["path"]
+        image = element["image"]
+        if not skip_corrupt:
+            image = _images.require_decoded(image, element["ok"], path)
+        image = _images.fix_channels(image, path, channels)
+        if expected_size is not None:
+            image = _images.check_shape(image, path, expected_size, reason)
+        if center_crop is not None:
+            image = _images.center_crop(image, path, center_crop)
+        if image_size is not None:
+            if crop_to_aspect_ratio:
+                image = _images.crop_to_aspect(image, image_size)
+            image = _images.resize(image, image_size, interpolation)
+            image = tf.ensure_shape(image, [image_size[0], image_size[1], channels])
+        image = _pipeline.to_signed_unit(image) if scale else tf.cast(image, tf.float32)
+        return (image, element["label"]) if with_labels else image
+
+    dataset = dataset.map(
+        _pipeline.graph_fn(transform), num_parallel_calls=_pipeline.AUTOTUNE, deterministic=ordered
+    )
+    if cache:
+        dataset = dataset.cache()
+        dataset = _pipeline.shuffle_repeat(dataset, count, shuffle, seed, repeat)
+    return _pipeline.batch_prefetch(dataset, batch_size, drop_remainder)
+
+
+def _check_folder_args(image_size, center_crop, channels, interpolation, crop_to_aspect_ratio):
+    image_size = _pipeline.check_size("image_size", image_size)
+    center_crop = _pipeline.check_size("center_crop", center_crop)
+    channels = _pipeline.check_channels(channels)
+    _pipeline.check_choice("interpolation", interpolation, INTERPOLATIONS)
+    crop_to_aspect_ratio = _pipeline.check_bool("crop_to_aspect_ratio", crop_to_aspect_ratio)
+    if crop_to_aspect_ratio and image_size is None:
+        raise ValueError(
+            "`crop_to_aspect_ratio=True` needs `image_size` (the aspect ratio to crop to). "
+            "Received: image_size=None"
+        )
+    return image_size, center_crop, channels, crop_to_aspect_ratio
+
+
+def image_folder(
+    path,
+    image_size=None,
+    center_crop=None,
+    channels=3,
+    with_labels=False,
+    skip_corrupt=False,
+    batch_size=64,
+    shuffle=True,
+    seed=None,
+    drop_remainder=True,
+    repeat=False,
+    class_names=None,
+    crop_to_aspect_ratio=False,
+    interpolation="bilinear",
+    cache=False,
+    limit=None,
+):
+    """A folder of images as a ``tf.data.Dataset`` of batches in [-1, 1].
+
+    Files are listed by :func:`list_image_files` (flat or nested folders; with
+    ``with_labels``, one sub-folder per class). Each image is decoded in parallel, then:
+
+    1. channels: ``channels=3`` keeps RGB images and **converts greyscale images to RGB**
+       by replicating the grey channel (a deliberate, documented conversion);
+       ``channels=1`` accepts greyscale only. Any other channel count (grey + alpha, RGBA,
+       RGB when ``channels=1``) is an error naming the file: alpha is never dropped
+       silently.
+    2. ``center_crop``: the centred window of that size (offsets rounded down), as the
+       DCGAN CelebA setup crops 108x108 faces before resizing to 64x64.
+    3. ``crop_to_aspect_ratio``: the largest centred window with the aspect ratio of
+       ``image_size`` (so the resize does not distort).
+    4. ``image_size``: resize with ``interpolation`` (antialiased when shrinking).
+       Without ``image_size`` every image must have the same size (the size of the first
+       file, or ``center_crop``); a file of another size is an error naming it.
+
+    Errors found while the pipeline runs (a file that does not decode, wrong channels,
+    wrong size) raise ``tf.errors.InvalidArgumentError`` whose message names the file.
+    With ``skip_corrupt=True`` files that cannot be read or decoded are dropped instead,
+    each with a :class:`CorruptImageWarning`; wrong channels or sizes still raise.
+
+    The returned dataset has the attributes ``class_names`` (a tuple, or None) and
+    ``file_paths`` (the sorted list of files), as Keras's ``image_dataset_from_directory``.
+
+    Args:
+        path: the folder (local or any ``tf.io.gfile`` file system).
+        image_size: None, an int (square) or ``(height, width)`` to resize to.
+        center_crop: None, an int (square) or ``(height, width)`` to crop the centre to.
+        channels: 3 (RGB) or 1 (greyscale).
+        with_labels: yield ``(images, labels)`` with labels from class sub-folders.
+        skip_corrupt: drop undecodable files with a warning instead of raising.
+        batch_size: images per batch.
+        shuffle: shuffle the files every pass.
+        seed: seed of the shuffle (None: a different order every run).
+        drop_remainder: drop the last, smaller batch.
+        repeat: repeat forever.
+        class_names: with ``with_labels``, the class sub-folders to use, in label order.
+        crop_to_aspect_ratio: crop to the aspect ratio of ``image_size`` before resizing.
+        interpolation: resize method: ``"bilinear"``, ``"nearest"``, ``"bicubic"``,
+            ``"area"``, ``"lanczos3"``, ``"lanczos5"``, ``"gaussian"``, ``"mitchellcubic"``.
+        cache: keep the decoded, resized images in memory after the first pass (for
+            folders that fit in memory; the shuffle then works on decoded images).
+        limit: use only the first ``limit`` files (sorted order, before shuffling; with
+            class sub-folders these are the first classes). None: all.
+
+    Returns:
+        A ``tf.data.Dataset`` of float32 images ``(batch, height, width, channels)`` in
+        [-1, 1], or ``(images, labels)`` with int32 labels.
+
+    Raises:
+        DatasetNotFoundError / DataFormatError: eagerly, for a missing or empty folder, or
+            a first file that cannot be decoded when its size is needed.
+
+    Example:
+
+    >>> import ascendgan
+    >>> ds = ascendgan.data.image_folder("celeba/img_align_celeba", center_crop=108,
+    ...                                  image_size=64)          # doctest: +SKIP
+    """
+    path = _files.as_path(path)
+    image_size, center_crop, channels, crop_to_aspect_ratio = _check_folder_args(
+        image_size, center_crop, channels, interpolation, crop_to_aspect_ratio
+    )
+    batch_size, shuffle, seed, drop_remainder, repeat = _pipeline.check_common(
+        batch_size, shuffle, seed, drop_remainder, repeat
+    )
+    skip_corrupt = _pipeline.check_bool("skip_corrupt", skip_corrupt)
+    cache = _pipeline.check_bool("cache", cache)
+    limit = _pipeline.check_limit(limit)
+    files, labels, names = list_image_files(path, with_labels=with_labels, class_names=class_names)
+    files, labels = _pipeline.apply_limit(files, limit), _pipeline.apply_limit(labels, limit)
+    dataset = _build_image_dataset(
+        files,
+        labels,
+        channels=channels,
+        image_size=image_size,
+        center_crop=center_crop,
+        crop_to_aspect_ratio=crop_to_aspect_ratio,
+        interpolation=interpolation,
+        expected_size=None,
+        skip_corrupt=skip_corrupt,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        drop_remainder=drop_remainder,
+        repeat=repeat,
+        cache=cache,
+        scale=True,
+        what=f"the image folder {path!r}",
+    )
+    dataset.class_names = names
+    dataset.file_paths = files
+    return dataset
+
+
+def image_folder_arrays(
+    path,
+    image_size=None,
+    center_crop=None,
+    channels=3,
+    with_labels=False,
+    skip_corrupt=False,
+    class_names=None,
+    crop_to_aspect_ratio=False,
+    interpolation="bilinear",
+    limit=None,
+):
+    """A folder of images as numpy arrays, in file order (sorted, class by class).
+
+    Same listing, channel rules, cropping and resizing as :func:`image_folder`, but the
+    images stay on the 0..255 scale: resized pixels are rounded to uint8.
+
+    Args:
+        path: the folder.
+        image_size: None, an int or ``(height, width)`` to resize to.
+        center_crop: None, an int or ``(height, width)`` to crop the centre to.
+        channels: 3 or 1.
+        with_labels: also return labels from class sub-folders.
+        skip_corrupt: drop undecodable files with a warning instead of raising.
+        class_names: with ``with_labels``, the class sub-folders, in label order.
+        crop_to_aspect_ratio: crop to the aspect ratio of ``image_size`` before resizing.
+        interpolation: resize method (see :func:`image_folder`).
+        limit: use only the first ``limit`` files (sorted order, before shuffling; with
+            class sub-folders these are the first classes). None: all.
+
+    Returns:
+        uint8 images ``(count, height, width, channels)``, or ``(images, labels)`` with
+        int32 labels when ``with_labels``.
+
+    Example:
+
+    >>> from ascendgan.data import image_folder_arrays
+    >>> images = image_folder_arrays("cats", image_size=64,
+    ...                              crop_to_aspect_ratio=True)    # doctest: +SKIP
+    """
+    import numpy as np
+
+    path = _files.as_path(path)
+    image_size, center_crop, channels, crop_to_aspect_ratio = _check_folder_args(
+        image_size, center_crop, channels, interpolation, crop_to_aspect_ratio
+    )
+    skip_corrupt = _pipeline.check_bool("skip_corrupt", skip_corrupt)
+    limit = _pipeline.check_limit(limit)
+    files, labels, _ = list_image_files(path, with_labels=with_labels, class_names=class_names)
+    files, labels = _pipeline.apply_limit(files, limit), _pipeline.apply_limit(labels, limit)
+    dataset = _build_image_dataset(
+        files,
+        labels,
+        channels=channels,
+        image_size=image_size,
+        center_crop=center_crop,
+        crop_to_aspect_ratio=crop_to_aspect_ratio,
+        interpolation=interpolation,
+        expected_size=None,
+        skip_corrupt=skip_corrupt,
+        batch_size=256,
+        shuffle=False,
+        seed=None,
+        drop_remainder=False,
+        repeat=False,
+        cache=False,
+        scale=False,
+        what=f"the image folder {path!r}",
+    )
+    if labels is None:
+        return _images.as_uint8(list(dataset))
+    batches = list(dataset)
+    images = _images.as_uint8([b[0] for b in batches])
+    found = np.concatenate([b[1].numpy() for b in batches]).astype(np.int32)
+    return images, found
