@@ -47,7 +47,7 @@ def build_gan(family, preset, overrides=None, seed=None):
 
 
 def build_dataset(gan, data=None, batch_size=64, seed=0, pairs="ab", smoke=False,
-                  skip_corrupt=False, limit=None, repeat=True, shuffle=True):
+                  skip_corrupt=False, limit=None, repeat=True, shuffle=True, drop_remainder=None):
     """The training data set of a GAN's preset: an infinite stream of batches.
 
     Args:
@@ -64,12 +64,16 @@ def build_dataset(gan, data=None, batch_size=64, seed=0, pairs="ab", smoke=False
         limit: use only the first ``limit`` examples (before shuffling).
         repeat: an infinite stream (training) or one pass (evaluation).
         shuffle: shuffle the examples.
+        drop_remainder: drop a last partial batch (default: when ``repeat``).
     """
     from ascendgan import data as data_lib
 
     row = gan.preset or {}
     family, dataset = row.get("family"), row.get("dataset")
-    common = dict(batch_size=batch_size, shuffle=shuffle, seed=seed, repeat=repeat, drop_remainder=repeat)
+    if drop_remainder is None:
+        drop_remainder = repeat
+    common = dict(batch_size=batch_size, shuffle=shuffle, seed=seed, repeat=repeat,
+                  drop_remainder=drop_remainder)
     if family == "pix2pix":
         if data is None:
             raise ValueError(
@@ -139,9 +143,14 @@ def load_run(run_dir, checkpoint=None):
     """
     from ascendgan.training.callbacks import restore_latest
 
+    from ascendgan.strategy import resolve_precision
+
     run = read_run(run_dir)
-    gan = build_gan(run["family"], run["preset"], run.get("overrides"), seed=run.get("seed"))
-    gan.compile()
+    # the networks compute in the precision they were trained in, so samples match the run's
+    policy = resolve_precision(run.get("precision") or "float32", "cpu").policy
+    with compat.precision_scope(policy):
+        gan = build_gan(run["family"], run["preset"], run.get("overrides"), seed=run.get("seed"))
+        gan.compile()
     if checkpoint:
         gan.build_models()
         gan.checkpoint().restore(checkpoint).expect_partial()
@@ -245,7 +254,7 @@ def train_gan(family, preset=None, data=None, out=None, *, epochs=None, steps=No
         options = dict(batch_size=batch_size, seed=seed, pairs=pairs, smoke=smoke,
                        skip_corrupt=skip_corrupt, limit=limit)
         dataset = build_dataset(gan, data, **options)
-        batches = int(build_dataset(gan, data, repeat=False, **options).cardinality())
+        batches = int(build_dataset(gan, data, repeat=False, drop_remainder=True, **options).cardinality())
         steps_per_epoch = max(1, batches // k) if batches > 0 else None
         if steps is None:
             if smoke:

@@ -7,6 +7,7 @@ import math
 import tensorflow as tf
 
 from ascendgan import compat
+from ascendgan.layers._batch_norm import BatchNormalization
 
 keras = compat.keras
 layers = compat.layers
@@ -31,7 +32,7 @@ def weight_initializer():
 
 def batch_norm():
     """Batch normalization as in the authors' code (momentum 0.9, epsilon 1e-5, gamma ~ N(1, 0.02))."""
-    return layers.BatchNormalization(
+    return BatchNormalization(  # Keras's layer on one fused kernel (same variables)
         momentum=0.9,
         epsilon=1e-5,
         gamma_initializer=compat.initializers.RandomNormal(mean=1.0, stddev=0.02),

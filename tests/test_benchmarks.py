@@ -1,0 +1,223 @@
+"""Smoke tests of benchmarks/run.py (the code path, not the timings) and of the fused
+batch norm the DCGAN / Pix2Pix networks use for speed.
+
+Independent references: FLOP counts written out by hand for tiny convolution nets
+(2 · output elements · k_h · k_w · C_in per convolution, 2 · m · n · k per matrix
+product), and Keras's own ``BatchNormalization`` for the fused subclass.
+"""
+
+import importlib.util
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ascendgan import compat
+from ascendgan.layers._batch_norm import BatchNormalization
+
+keras = compat.keras
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location(
+        "ascendgan_benchmarks_run", os.path.join(ROOT, "benchmarks", "run.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ----------------------------------------------------------------------------- FLOP counting
+
+
+def test_flops_of_a_tiny_conv_net_match_the_hand_count(bench):
+    kernel = tf.constant(np.ones((3, 3, 2, 4), np.float32))
+    weights = tf.constant(np.ones((8 * 8 * 4, 3), np.float32))
+
+    def forward(x):
+        y = tf.nn.conv2d(x, kernel, 1, "SAME")           # (2, 8, 8, 4)
+        return tf.matmul(tf.reshape(y, (2, -1)), weights)  # (2, 3)
+
+    total, by_type, uncounted = bench.function_flops(
+        forward, tf.TensorSpec((2, 8, 8, 2), tf.float32))
+    conv = 2 * (2 * 8 * 8 * 4) * (3 * 3 * 2)              # 18,432
+    matmul = 2 * 2 * 256 * 3                              # 3,072
+    assert by_type["Conv2D"] == conv
+    assert by_type["MatMul"] == matmul
+    assert total == conv + matmul
+    assert uncounted == []
+
+
+def test_flops_of_a_training_step_count_the_backward_convolutions(bench):
+    def step(x, kernel, weights):
+        with tf.GradientTape() as tape:
+            tape.watch([kernel, weights])
+            y = tf.nn.relu(tf.nn.conv2d(x, kernel, 2, "SAME"))    # (2, 4, 4, 4)
+            logits = tf.matmul(tf.reshape(y, (2, -1)), weights)  # (2, 3)
+            loss = tf.reduce_sum(tf.square(logits))  # needs the forward logits
+        return tape.gradient(loss, [kernel, weights])
+
+    specs = (tf.TensorSpec((2, 8, 8, 2)), tf.TensorSpec((3, 3, 2, 4)), tf.TensorSpec((64, 3)))
+    _, by_type, _ = bench.function_flops(step, *specs)
+    conv = 2 * (2 * 4 * 4 * 4) * (3 * 3 * 2)      # forward: 4,608
+    assert by_type["Conv2D"] == conv
+    assert by_type["Conv2DBackpropFilter"] == conv  # kernel gradient: same count
+    assert "Conv2DBackpropInput" not in by_type     # no gradient for the input
+    # forward, weight gradient x^T g, input gradient g W^T: each 2 * 2 * 64 * 3
+    assert by_type["MatMul"] == 3 * (2 * 2 * 64 * 3)
+
+
+def test_transposed_convolution_counts_as_its_input_side(bench):
+    layer = keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same", use_bias=False)
+    layer.build((1, 4, 4, 5))
+    total, by_type, _ = bench.function_flops(
+        lambda x: layer(x), tf.TensorSpec((1, 4, 4, 5), tf.float32))
+    # the issue's rule 2 · H_in · W_in · C_in · C_out · k² for a stride-2 transposed conv
+    assert by_type["Conv2DBackpropInput"] == 2 * 4 * 4 * 5 * 3 * 16 == total
+
+
+def test_analytic_estimate_is_the_backward_twice_forward_rule(bench):
+    # DCGAN 64x64 at batch 64 from its published per-image forward FLOPs
+    g, d = 209_000_000, 208_000_000
+    estimate = bench.analytic_flops("dcgan", {"generator": g, "discriminator": d}, 64)
+    assert estimate == 64 * (g + 6 * d) + 64 * (3 * g + 3 * d)
+    assert abs(estimate / 1e9 - 173) < 1.5  # the issue's "~173 GFLOP"
+    two_steps = bench.analytic_flops("biggan", {"generator": 10, "discriminator": 1}, 4, 2)
+    assert two_steps == 2 * 4 * (10 + 6) + 4 * (30 + 3)
+    assert bench.analytic_flops("wrn", {"classifier": 7}, 128) == 3 * 128 * 7
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def test_the_command_writes_the_documented_json(bench, tmp_path):
+    output = tmp_path / "bench.json"
+    report = bench.main([
+        "--models", "dcgan", "--precisions", "mixed_bfloat16", "--xla", "off", "--tiny",
+        "--iterations", "2", "--warmup", "1", "--in-process", "--output", str(output),
+    ])
+    assert compat.global_precision() == "float32"  # the policy is restored
+    with open(output) as handle:
+        saved = json.load(handle)
+    assert saved == json.loads(json.dumps(report))
+    assert {"started", "finished", "command", "machine", "results"} <= set(saved)
+    assert saved["machine"]["cores"] == os.cpu_count()
+    assert saved["machine"]["keras_mode"] == ("keras3" if compat.KERAS_3 else "tf_keras")
+    (result,) = saved["results"]
+    assert (result["model"], result["precision"], result["xla"]) == (
+        "dcgan", "mixed_bfloat16", False)
+    assert result["batch_size"] == 4 and result["images_per_iteration"] == 4
+    assert len(result["ms_all"]) == 2 and all(t > 0 for t in result["ms_all"])
+    assert result["ms_per_iteration"] == pytest.approx(float(np.median(result["ms_all"])), abs=0.02)
+    assert result["ms_min"] <= result["ms_per_iteration"] <= result["ms_max"]
+    assert result["images_per_s"] == pytest.approx(
+        4 / (result["ms_per_iteration"] / 1000), rel=0.01)
+    assert len(result["load_average_before"]) == 3
+    # tiny DCGAN at 16x16, base 4: generator 4,104 + discriminator 548 trainable weights
+    #   G: Dense 100 -> 4*4*8 (12,800), BN 8 (16), ConvT 8 -> 4 (512), BN 4 (8), ConvT 4 -> 3 (192)
+    #   D: Conv 3 -> 4 (192), Conv 4 -> 8 (512), BN 8 (16), Dense 128 -> 1 (128)
+    assert result["parameters"] == {"generator": 12800 + 16 + 512 + 8 + 192,
+                                    "discriminator": 192 + 512 + 16 + 128}
+    forward = result["forward_flops_per_image"]
+    # generator convolutions: ConvT 8 -> 4 at 4x4 input, ConvT 4 -> 3 at 8x8 input; Dense
+    convolutions = 2 * (16 * 8 * 4 * 16 + 64 * 4 * 3 * 16 + 100 * 128)  # 66,560
+    assert convolutions <= forward["generator"] < 1.1 * convolutions  # + element-wise ops
+    assert result["flops_by_op_type"]["Conv2DBackpropFilter"] > 0
+    assert result["flops_per_iteration"] == sum(result["flops_by_op_type"].values())
+    ratio = result["flops_per_iteration"] / result["analytic_flops_per_iteration"]
+    assert 0.8 < ratio < 1.25
+    assert result["achieved_gflops_per_s"] > 0
+
+
+def test_configurations_skip_xla_for_the_classifier_and_honour_filters(bench):
+    args = bench._parse(["--models", "dcgan,wrn", "--model-iterations", "wrn=2"])
+    runs = bench.configurations(args)
+    assert ("wrn", "float32", True, 2) not in runs
+    assert ("wrn", "mixed_bfloat16", False, 2) in runs
+    assert ("dcgan", "float32", True, 10) in runs
+    assert len(runs) == 4 + 2
+
+
+def test_bad_arguments_are_named(bench):
+    with pytest.raises(ValueError, match="`name`"):
+        bench.run_one("resnet")
+    with pytest.raises(ValueError, match="`precision`"):
+        bench.run_one("dcgan", precision="float16")
+    with pytest.raises(SystemExit):
+        bench._parse(["--models", "gpt"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["pix2pix", "biggan", "wrn"])
+def test_tiny_runs_of_the_other_models(bench, name):
+    result = bench.run_one(name, iterations=1, warmup=1, tiny=True)
+    assert result["ms_per_iteration"] > 0 and result["flops_per_iteration"] > 0
+    steps = 2 if name == "biggan" else 1
+    assert result["images_per_iteration"] == result["batch_size"] * steps
+    assert 0.7 < result["flops_per_iteration"] / result["analytic_flops_per_iteration"] < 1.3
+
+
+@pytest.mark.slow
+def test_profile_breaks_the_step_down_by_op_type(bench, tmp_path):
+    result = bench.run_one("dcgan", iterations=1, warmup=1, tiny=True, count_flops=False,
+                           profile_dir=str(tmp_path))
+    shares = result["profile"]["op_type_share"]
+    assert shares and abs(sum(shares.values()) - 1.0) < 0.5
+    assert any(name.startswith("Conv2D") for name in shares)
+
+
+# ----------------------------------------------------------------------------- the fused BN
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_fused_batch_norm_matches_keras(policy):
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(2.0, 3.0, (3, 5, 4, 6)).astype("float32"))
+    weights = tf.constant((np.arange(x.shape.num_elements()) % 7).reshape(x.shape), tf.float32)
+    with compat.precision_scope(policy):
+        ours = BatchNormalization(momentum=0.9, epsilon=1e-5)
+        theirs = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+        for layer in (ours, theirs):
+            layer.build(x.shape)
+            layer.gamma.assign(np.linspace(0.5, 1.5, 6).astype("float32"))
+            layer.beta.assign(np.linspace(-1, 1, 6).astype("float32"))
+        outputs, grads = [], []
+        for layer in (ours, theirs):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = layer(x, training=True)
+                loss = tf.reduce_sum(tf.cast(y, tf.float32) * weights)
+            outputs.append(np.asarray(tf.cast(y, tf.float32)))
+            grads.append([np.asarray(g) for g in tape.gradient(loss, [x, layer.gamma])])
+            assert y.dtype == (tf.bfloat16 if policy == "mixed_bfloat16" else tf.float32)
+        inference = [np.asarray(tf.cast(layer(x), tf.float32)) for layer in (ours, theirs)]
+    tol = 0.05 if policy == "mixed_bfloat16" else 1e-4
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=tol)
+    np.testing.assert_allclose(inference[0], inference[1], atol=tol)
+    np.testing.assert_allclose(grads[0][0], grads[1][0], atol=tol * 10)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-3, atol=tol * 10)
+    # moving statistics: numpy mean and *biased* variance, Keras's convention
+    # (the layer sees x rounded to its compute dtype)
+    compute = tf.bfloat16 if policy == "mixed_bfloat16" else tf.float32
+    values = np.asarray(tf.cast(tf.cast(x, compute), tf.float32)).reshape(-1, 6)
+    np.testing.assert_allclose(np.asarray(ours.moving_mean), 0.1 * values.mean(0), atol=1e-4)
+    np.testing.assert_allclose(
+        np.asarray(ours.moving_variance), 0.9 + 0.1 * values.var(0), rtol=1e-4)
+    assert [compat.variable_name(w) for w in ours.weights] == [
+        compat.variable_name(w) for w in theirs.weights]
+    assert type(ours).__name__ == "BatchNormalization"
+    restored = BatchNormalization.from_config(ours.get_config())
+    assert restored.get_config() == ours.get_config()
+
+
+def test_fused_batch_norm_freezes_when_not_trainable():
+    x = tf.constant(np.random.default_rng(1).normal(size=(2, 3, 3, 4)).astype("float32"))
+    layer = BatchNormalization()
+    layer.build(x.shape)
+    layer.trainable = False
+    y = layer(x, training=True)  # Keras: a frozen BN runs in inference mode
+    np.testing.assert_allclose(np.asarray(layer.moving_mean), np.zeros(4))
+    np.testing.assert_allclose(np.asarray(y), np.asarray(x) / np.sqrt(1 + 1e-3), atol=1e-5)
