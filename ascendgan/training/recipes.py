@@ -141,9 +141,8 @@ def load_run(run_dir, checkpoint=None):
     Returns:
         ``(gan, checkpoint_path)``.
     """
-    from ascendgan.training.callbacks import restore_latest
-
     from ascendgan.strategy import resolve_precision
+    from ascendgan.training.callbacks import restore_latest
 
     run = read_run(run_dir)
     # the networks compute in the precision they were trained in, so samples match the run's
