@@ -59,6 +59,9 @@ class ConditionalBatchNormalization(compat.layers.Layer):
             for continuous condition vectors.
         momentum: moving-average momentum in [0, 1). Defaults to 0.9.
         epsilon: added to the variance. Defaults to 1e-5 (BigGAN).
+        synchronized: under a ``tf.distribute`` strategy, compute the batch statistics
+            over all replicas (cross-replica batch norm, as BigGAN's large-batch runs do).
+            Defaults to False (per-replica statistics; no effect on one device).
         use_spectral_norm: make the projections of the vector mode ``SNDense`` layers
             (BigGAN's generator does). Defaults to False.  Not available with
             ``num_classes``: BigGAN keeps class embeddings of its generator free of
@@ -118,6 +121,7 @@ class ConditionalBatchNormalization(compat.layers.Layer):
         kernel_initializer="orthogonal",
         projection_use_bias=False,
         bias_initializer="zeros",
+        synchronized=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -156,6 +160,7 @@ class ConditionalBatchNormalization(compat.layers.Layer):
         self.embeddings_initializer = compat.initializers.get(embeddings_initializer)
         self.kernel_initializer = compat.initializers.get(kernel_initializer)
         self.projection_use_bias = bool(projection_use_bias)
+        self.synchronized = bool(synchronized)
         self.bias_initializer = compat.initializers.get(bias_initializer)
         self._condition_dim = None
         self.gain_projection = None
@@ -306,7 +311,8 @@ class ConditionalBatchNormalization(compat.layers.Layer):
         self._check_shapes(x.shape, condition.shape)
         self._check_dtype(condition)
         normalized = batch_norm(
-            x, training, self.moving_mean, self.moving_variance, self.momentum, self.epsilon
+            x, training, self.moving_mean, self.moving_variance, self.momentum, self.epsilon,
+            synchronized=self.synchronized,
         )
         gain, bias = self._gain_and_bias(condition, training)
         if x.shape.rank == 4:
@@ -332,6 +338,7 @@ class ConditionalBatchNormalization(compat.layers.Layer):
                 "kernel_initializer": compat.initializers.serialize(self.kernel_initializer),
                 "projection_use_bias": self.projection_use_bias,
                 "bias_initializer": compat.initializers.serialize(self.bias_initializer),
+                "synchronized": self.synchronized,
             }
         )
         return config

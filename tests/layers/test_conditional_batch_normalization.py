@@ -316,6 +316,23 @@ def test_statistics_under_mirrored_strategy(rng):
                                atol=1e-4)
 
 
+def test_synchronized_option_uses_all_reduced_moments_and_round_trips(rng):
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    x = rng.normal(1.0, 2.0, (4, 2, 2, 3)).astype("float32")
+    labels = np.array([0, 1, 1, 0], "int32")
+    with strategy.scope():
+        layer = ConditionalBatchNormalization(num_classes=2, synchronized=True)
+        layer.build([x.shape, labels.shape])
+    y = strategy.run(tf.function(lambda b, i: layer([b, i], training=True)),
+                     args=(tf.constant(x), tf.constant(labels)))
+    mean, biased, _ = _stats(x)
+    # zero-initialized embeddings: gain 1, bias 0 -> plain normalization by the batch moments
+    np.testing.assert_allclose(np.asarray(y), (x - mean) / np.sqrt(biased + EPS), rtol=1e-4, atol=1e-4)
+    config = layer.get_config()
+    assert config["synchronized"] is True
+    assert ConditionalBatchNormalization.from_config(config).synchronized is True
+
+
 def test_batch_norm_rejects_other_ranks():
     mean, variance = tf.Variable(tf.zeros(3)), tf.Variable(tf.ones(3))
     with pytest.raises(ValueError, match="rank 2 or 4"):
