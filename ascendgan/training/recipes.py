@@ -238,6 +238,7 @@ def train_gan(family, preset=None, data=None, out=None, *, epochs=None, steps=No
     if strategy is None:
         strategy = strategy_lib.get_strategy(device, precision=precision, loss_scale=loss_scale,
                                              devices=devices)
+    precision = strategy.precision.name  # what run.json records, and load_run rebuilds in
     with strategy.scope():  # the precision policy and the tf.distribute scope
         compat.set_random_seed(seed)
         gan = build_gan(family, preset, overrides, seed=seed)
