@@ -59,7 +59,8 @@ def add_train_arguments(parser, family=None):
     if family is None:
         parser.add_argument("family", choices=FAMILIES, help="model family")
     parser.add_argument("--preset", default=None,
-                        help=f"factory preset (default: {DEFAULT_PRESETS if family is None else DEFAULT_PRESETS[family]})")
+                        help="factory preset (default: " + (", ".join(f"{k} {v}" for k, v in DEFAULT_PRESETS.items())
+                                                            if family is None else DEFAULT_PRESETS[family]) + ")")
     parser.add_argument("--data", default=None,
                         help="data location: MNIST IDX folder, CIFAR-10 batches or class folders, an image "
                              "folder, A|B pairs or photos (--pairs edges); default for MNIST presets: "
