@@ -20,7 +20,10 @@ conventions, which every ascendgan normalization layer follows:
 
 :class:`FusedBatchNormalization` is the plain (unconditional) batch normalization with a
 learned per-channel affine built on :func:`batch_norm`; :class:`ResBlockUp` uses it
-when no condition is given.  The small helpers at the end (fresh initializers, sublayer
+when no condition is given. :class:`BatchNormalization` is different: a drop-in subclass
+of Keras's own layer (Keras's variables, config and moving-variance convention) that only
+swaps Keras 3's unfused computation for ``FusedBatchNormV3``; the DCGAN and Pix2Pix
+networks use it.  The small helpers at the end (fresh initializers, sublayer
 building, input checks) are shared by ConditionalBatchNormalization, ResBlockUp and
 ResBlockDown.
 """
