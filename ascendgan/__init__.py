@@ -13,6 +13,7 @@ _SUBMODULES = (
     "layers",
     "losses",
     "regularizers",
+    "optimizers",
     "testing",
     "models",
     "training",

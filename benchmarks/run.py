@@ -240,12 +240,14 @@ def _use_keras_batch_norm():
         module.batch_norm = keras_batch_norm
 
 
-def build(name, tiny=False):
+def build(name, tiny=False, fresh_fakes=False):
     """Builds one benchmark subject at its documented (or ``tiny``) configuration.
 
     Args:
         name: one of ``MODEL_NAMES``.
         tiny: small networks and batches for smoke tests.
+        fresh_fakes: DCGAN / Pix2Pix with ``reuse_fakes=False`` (a second generator pass
+            for the G step) instead of their presets' one pass per iteration.
 
     Returns:
         a dict: ``kind`` (``"gan"`` or ``"classifier"``), ``model``, ``batch`` (the numpy
@@ -261,6 +263,8 @@ def build(name, tiny=False):
     spec = MODELS[name]
     overrides = spec["tiny"].get("overrides", {}) if tiny else dict(spec.get("overrides", {}))
     batch_size = spec["tiny"]["batch_size"] if tiny else spec["batch_size"]
+    if fresh_fakes and name in ("dcgan", "pix2pix"):
+        overrides["reuse_fakes"] = False
     rng = np.random.default_rng(0)
     if name == "dcgan":
         gan = ascendgan.models.dcgan("celeba", seed=0, **overrides)
@@ -306,7 +310,8 @@ def build(name, tiny=False):
         "kind": "gan", "model": gan, "batch": batch, "batch_size": batch_size,
         "images_per_iteration": batch_size * steps, "networks": networks,
         "config": {"preset": gan.preset["name"], "batch_size": batch_size,
-                   "discriminator_steps": steps, "overrides": overrides, "tiny": tiny},
+                   "discriminator_steps": steps, "reuse_fakes": gan.reuse_fakes,
+                   "overrides": overrides, "tiny": tiny},
     }
 
 
@@ -346,60 +351,19 @@ class IterationTimer:
         return _Timer()
 
 
-def fused_adam(learning_rate, beta_1, beta_2, epsilon=1e-7):
-    """Keras 3's Adam with each update done by one fused kernel (``ResourceApplyAdam``).
-
-    An experiment of this benchmark (``--optimizer fused_adam``), not library API: Keras 3's
-    Adam updates a variable with about twelve element-wise ops (each a pass over the
-    variable, its moments and the gradient); TensorFlow's ``ApplyAdam`` kernel does the same
-    maths -- ``m += (g - m)(1 - β1)``, ``v += (g² - v)(1 - β2)``,
-    ``w -= lr·sqrt(1 - β2^t)/(1 - β1^t) · m / (sqrt(v) + ε)`` -- in one pass. Sparse
-    gradients, AMSGrad and legacy Keras fall back to the parent.
-
-    Args:
-        learning_rate, beta_1, beta_2, epsilon: as ``keras.optimizers.Adam``.
-
-    Returns:
-        the optimizer.
-    """
-    import tensorflow as tf
-
+def _gan_optimizers(gan, optimizer):
+    """The GAN's optimizers: the library default (``{}``: ``FusedAdam``) or, for the
+    before/after experiment, Keras's own Adam with the preset's settings."""
+    if optimizer == "default":
+        return {}
     from ascendgan import compat
 
-    keras = compat.keras
-
-    class FusedAdam(keras.optimizers.Adam):
-        def update_step(self, gradient, variable, learning_rate=None):
-            if not compat.KERAS_3:  # tf_keras: update_step(gradient, variable)
-                return super().update_step(gradient, variable)
-            if (self.amsgrad or isinstance(gradient, tf.IndexedSlices)
-                    or not hasattr(variable, "handle")):
-                return super().update_step(gradient, variable, learning_rate)
-            dtype = variable.dtype
-            step = tf.cast(self.iterations + 1, dtype)
-            index = self._get_variable_index(variable)
-            m, v = self._momentums[index], self._velocities[index]
-            tf.raw_ops.ResourceApplyAdam(
-                var=variable.handle, m=m.value.handle, v=v.value.handle,
-                beta1_power=tf.pow(tf.cast(self.beta_1, dtype), step),
-                beta2_power=tf.pow(tf.cast(self.beta_2, dtype), step),
-                lr=tf.cast(learning_rate, dtype), beta1=tf.cast(self.beta_1, dtype),
-                beta2=tf.cast(self.beta_2, dtype), epsilon=tf.cast(self.epsilon, dtype),
-                grad=tf.cast(gradient, dtype),
-            )
-
-    return FusedAdam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
-
-
-def _gan_optimizers(gan, optimizer):
-    """The GAN's default optimizers (the preset's Adam), fused when asked."""
-    if optimizer == "keras":
-        return {}
     preset = gan.preset or {}
 
     def make(which):
         rate = preset.get(f"{which}_learning_rate", preset.get("learning_rate", 2e-4))
-        return fused_adam(rate, preset.get("beta_1", 0.5), preset.get("beta_2", 0.999))
+        return compat.keras.optimizers.Adam(
+            rate, beta_1=preset.get("beta_1", 0.5), beta_2=preset.get("beta_2", 0.999))
 
     return {"generator_optimizer": make("generator"),
             "discriminator_optimizer": make("discriminator")}
@@ -411,7 +375,7 @@ def _dataset(batch):
     return tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)
 
 
-def _train(subject, steps, xla, callbacks, compile=True, optimizer="keras"):
+def _train(subject, steps, xla, callbacks, compile=True, optimizer="default"):
     """Runs ``steps`` training iterations with ``fit()`` (compiling first unless told not to:
     a second ``fit`` then reuses the traced training function)."""
     model = subject["model"]
@@ -459,7 +423,7 @@ def _forward_flops(subject):
     return result
 
 
-def analytic_flops(name, forward_per_image, batch_size, discriminator_steps=1):
+def analytic_flops(name, forward_per_image, batch_size, discriminator_steps=1, reuse_fakes=False):
     """FLOPs of one iteration estimated from forward FLOPs with "backward = 2x forward".
 
     The count of the issue and of the PyTorch references: every network pass forward costs
@@ -468,7 +432,8 @@ def analytic_flops(name, forward_per_image, batch_size, discriminator_steps=1):
     * GAN iteration, per D step: G forward (b), D forward on real and fake (2b), D backward
       (2 · 2b); then the G step: G forward (b), D forward (b), D backward (2b), G backward
       (2b). With F_G, F_D the per-image forward FLOPs:
-      ``k · b · (F_G + 6 F_D) + b · (3 F_G + 3 F_D)``.
+      ``k · b · (F_G + 6 F_D) + b · (3 F_G + 3 F_D)``. With ``reuse_fakes`` the G step
+      skips its generator forward: ``b · (F_G + 6 F_D) + b · (2 F_G + 3 F_D)``.
     * Classifier: ``3 · b · F``.
 
     Args:
@@ -477,6 +442,7 @@ def analytic_flops(name, forward_per_image, batch_size, discriminator_steps=1):
             ``{"classifier": F}``.
         batch_size: b, the batch of one D step.
         discriminator_steps: k.
+        reuse_fakes: the GAN runs its generator once per iteration.
 
     Returns:
         the estimated FLOPs of one iteration (int).
@@ -485,7 +451,7 @@ def analytic_flops(name, forward_per_image, batch_size, discriminator_steps=1):
         return int(3 * batch_size * forward_per_image["classifier"])
     g, d = forward_per_image["generator"], forward_per_image["discriminator"]
     k, b = discriminator_steps, batch_size
-    return int(k * b * (g + 6 * d) + b * (3 * g + 3 * d))
+    return int(k * b * (g + 6 * d) + b * ((2 if reuse_fakes else 3) * g + 3 * d))
 
 
 # ----------------------------------------------------------------------------- profiling
@@ -587,8 +553,8 @@ def machine():
 
 
 def run_one(name, precision="float32", xla=False, iterations=10, warmup=3, tiny=False,
-            count_flops=True, profile_dir=None, threads=None, optimizer="keras",
-            batch_norm="fused"):
+            count_flops=True, profile_dir=None, threads=None, optimizer="default",
+            batch_norm="fused", fresh_fakes=False):
     """Builds one model, trains ``warmup + iterations`` iterations and times them.
 
     Args:
@@ -602,10 +568,12 @@ def run_one(name, precision="float32", xla=False, iterations=10, warmup=3, tiny=
         count_flops: trace the training step again to count its FLOPs.
         profile_dir: when set, after timing run a few more iterations under the
             TensorFlow profiler writing there, and add the op-type time breakdown.
-        optimizer: ``"keras"`` (the models' default optimizers) or ``"fused_adam"`` (GANs:
-            the same Adam on one fused kernel per variable, see :func:`fused_adam`).
+        optimizer: ``"default"`` (the models' default optimizers; the GANs' is
+            ``ascendgan.optimizers.FusedAdam``) or ``"keras_adam"`` (GANs with Keras's own
+            Adam, the same maths in a dozen element-wise ops: the before/after experiment).
         batch_norm: ``"fused"`` (the networks as they are) or ``"keras"`` (DCGAN / Pix2Pix
             with Keras's unfused ``BatchNormalization``: the before/after experiment).
+        fresh_fakes: DCGAN / Pix2Pix without ``reuse_fakes`` (see :func:`build`).
         threads: ``(intra_op, inter_op)`` thread counts to set first (0 = TensorFlow's
             default); must come before TensorFlow runs anything in this process.
 
@@ -620,8 +588,8 @@ def run_one(name, precision="float32", xla=False, iterations=10, warmup=3, tiny=
         raise ValueError(f"`precision` must be one of {PRECISIONS}. Received: {precision!r}")
     if not (isinstance(iterations, int) and iterations >= 1):
         raise ValueError(f"`iterations` must be an integer >= 1. Received: {iterations!r}")
-    if optimizer not in ("keras", "fused_adam"):
-        raise ValueError(f"`optimizer` must be 'keras' or 'fused_adam'. Received: {optimizer!r}")
+    if optimizer not in ("default", "keras_adam"):
+        raise ValueError(f"`optimizer` must be 'default' or 'keras_adam'. Received: {optimizer!r}")
     if not (isinstance(warmup, int) and warmup >= 1):
         raise ValueError(f"`warmup` must be an integer >= 1. Received: {warmup!r}")
     if threads is not None:
@@ -636,7 +604,7 @@ def run_one(name, precision="float32", xla=False, iterations=10, warmup=3, tiny=
     load_before = os.getloadavg()
     compat.set_precision(precision)
     try:
-        subject = build(name, tiny)
+        subject = build(name, tiny, fresh_fakes=fresh_fakes)
         timer = IterationTimer()
         start = time.perf_counter()
         _train(subject, warmup + iterations, xla, [timer], optimizer=optimizer)
@@ -681,7 +649,8 @@ def run_one(name, precision="float32", xla=False, iterations=10, warmup=3, tiny=
                 flops_uncounted_function_ops=uncounted,
                 forward_flops_per_image=forward,
                 analytic_flops_per_iteration=analytic_flops(
-                    name, forward, subject["batch_size"], steps),
+                    name, forward, subject["batch_size"], steps,
+                    subject["config"].get("reuse_fakes", False)),
                 achieved_gflops_per_s=round(total / median / 1e9, 2),
             )
         if profile_dir is not None:
@@ -725,8 +694,12 @@ def _parse(argv):
                         help="JSON file (default benchmarks/results/<UTC date>.json)")
     parser.add_argument("--threads", default=None, metavar="INTRA,INTER",
                         help="intra-op and inter-op thread counts (default: TensorFlow's)")
-    parser.add_argument("--optimizer", default="keras", choices=("keras", "fused_adam"),
-                        help="GAN optimizers: the default Keras Adam or the fused experiment")
+    parser.add_argument("--optimizer", default="default", choices=("default", "keras_adam"),
+                        help="GAN optimizers: the library's FusedAdam (default) or Keras's own "
+                             "Adam (the before/after experiment)")
+    parser.add_argument("--fresh-fakes", action="store_true",
+                        help="DCGAN / Pix2Pix with reuse_fakes=False: a second generator pass "
+                             "for the G step (the before/after experiment)")
     parser.add_argument("--batch-norm", default="fused", choices=("fused", "keras"),
                         help="keras: DCGAN / Pix2Pix with Keras's unfused BatchNormalization "
                              "(the before/after experiment)")
@@ -802,10 +775,15 @@ def wait_for_quiet(load, longest):
 
 def _variant(result):
     parts = []
-    if result.get("optimizer", "keras") != "keras":
-        parts.append(result["optimizer"].replace("_", " "))
+    optimizer = result.get("optimizer", "default")
+    if optimizer in ("keras_adam", "keras"):  # "keras": results written before FusedAdam
+        parts.append("Keras Adam")
+    elif optimizer == "fused_adam":  # the experiment's name before it became the default
+        parts.append("fused adam")
     if result.get("batch_norm", "fused") != "fused":
         parts.append("Keras BN")
+    if result.get("reuse_fakes") is False and result.get("model") in ("dcgan", "pix2pix"):
+        parts.append("fresh fakes")
     return ", ".join(parts) or "as shipped"
 
 
@@ -816,7 +794,8 @@ def markdown_table(report):
         " images/s | GFLOP / iteration | achieved GFLOP/s | load avg |",
         "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    variants = ("as shipped", "fused adam", "Keras BN")
+    variants = ("as shipped", "fresh fakes", "Keras Adam", "Keras Adam, fresh fakes",
+                "fused adam", "Keras BN", "Keras Adam, Keras BN")
 
     def order(r):
         model = MODEL_NAMES.index(r["model"]) if r["model"] in MODEL_NAMES else len(MODEL_NAMES)
@@ -860,6 +839,8 @@ def _child(args, model, precision, xla, iterations):
     if args.profile:
         command += ["--profile", args.profile]
     command += ["--optimizer", args.optimizer, "--batch-norm", args.batch_norm]
+    if args.fresh_fakes:
+        command.append("--fresh-fakes")
     if args.threads:
         command += ["--threads", ",".join(str(n) for n in args.threads)]
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
@@ -885,7 +866,8 @@ def main(argv=None):
         result = run_one(model, precision, xla == "on", int(iterations), args.warmup,
                          tiny=args.tiny, count_flops=not args.no_flops,
                          profile_dir=args.profile, threads=args.threads,
-                         optimizer=args.optimizer, batch_norm=args.batch_norm)
+                         optimizer=args.optimizer, batch_norm=args.batch_norm,
+                         fresh_fakes=args.fresh_fakes)
         with open(args.output, "w") as handle:
             json.dump(result, handle)
         return result
@@ -911,7 +893,7 @@ def main(argv=None):
             result = run_one(model, precision, xla, iterations, args.warmup, tiny=args.tiny,
                              count_flops=not args.no_flops, profile_dir=args.profile,
                              threads=args.threads, optimizer=args.optimizer,
-                             batch_norm=args.batch_norm)
+                             batch_norm=args.batch_norm, fresh_fakes=args.fresh_fakes)
         else:
             result = _child(args, model, precision, xla, iterations)
         if quiet is not None:

@@ -1,9 +1,8 @@
-"""Smoke tests of benchmarks/run.py (the code path, not the timings) and of the fused
-batch norm the DCGAN / Pix2Pix networks use for speed.
+"""Smoke tests of benchmarks/run.py (the code path, not the timings).
 
-Independent references: FLOP counts written out by hand for tiny convolution nets
+Independent reference: FLOP counts written out by hand for tiny convolution nets
 (2 · output elements · k_h · k_w · C_in per convolution, 2 · m · n · k per matrix
-product), and Keras's own ``BatchNormalization`` for the fused subclass.
+product).
 """
 
 import importlib.util
@@ -15,7 +14,6 @@ import pytest
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.layers._batch_norm import BatchNormalization
 
 keras = compat.keras
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -85,6 +83,9 @@ def test_analytic_estimate_is_the_backward_twice_forward_rule(bench):
     estimate = bench.analytic_flops("dcgan", {"generator": g, "discriminator": d}, 64)
     assert estimate == 64 * (g + 6 * d) + 64 * (3 * g + 3 * d)
     assert abs(estimate / 1e9 - 173) < 1.5  # the issue's "~173 GFLOP"
+    # one generator pass per iteration saves one generator forward
+    reused = bench.analytic_flops("dcgan", {"generator": g, "discriminator": d}, 64, 1, True)
+    assert estimate - reused == 64 * g
     two_steps = bench.analytic_flops("biggan", {"generator": 10, "discriminator": 1}, 4, 2)
     assert two_steps == 2 * 4 * (10 + 6) + 4 * (30 + 3)
     assert bench.analytic_flops("wrn", {"classifier": 7}, 128) == 3 * 128 * 7
@@ -110,6 +111,7 @@ def test_the_command_writes_the_documented_json(bench, tmp_path):
     assert (result["model"], result["precision"], result["xla"]) == (
         "dcgan", "mixed_bfloat16", False)
     assert result["batch_size"] == 4 and result["images_per_iteration"] == 4
+    assert result["reuse_fakes"] is True  # the DCGAN preset: one generator pass
     assert len(result["ms_all"]) == 2 and all(t > 0 for t in result["ms_all"])
     assert result["ms_per_iteration"] == pytest.approx(float(np.median(result["ms_all"])), abs=0.02)
     assert result["ms_min"] <= result["ms_per_iteration"] <= result["ms_max"]
@@ -128,7 +130,10 @@ def test_the_command_writes_the_documented_json(bench, tmp_path):
     assert result["flops_by_op_type"]["Conv2DBackpropFilter"] > 0
     assert result["flops_per_iteration"] == sum(result["flops_by_op_type"].values())
     ratio = result["flops_per_iteration"] / result["analytic_flops_per_iteration"]
-    assert 0.8 < ratio < 1.25
+    # The rule counts input and weight gradients for every backward pass; TensorFlow only
+    # computes the ones a step needs (no input gradient into D in the D step, no weight
+    # gradients of D in the G step), so the graph count comes out lower (0.80 here).
+    assert 0.7 < ratio < 1.1
     assert result["achieved_gflops_per_s"] > 0
     table = bench.markdown_table(saved).splitlines()
     assert len(table) == 3 and table[2].startswith("| dcgan | mixed_bfloat16 | off | as shipped | 4 |")
@@ -171,91 +176,21 @@ def test_profile_breaks_the_step_down_by_op_type(bench, tmp_path):
     assert any("Conv2D" in name for name in shares)  # oneDNN: _MklNativeConv2D...
 
 
-# ----------------------------------------------------------------------------- the fused BN
+# ----------------------------------------------------------------------------- the Adam switch
 
 
-@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
-def test_fused_batch_norm_matches_keras(policy):
-    rng = np.random.default_rng(0)
-    x = tf.constant(rng.normal(2.0, 3.0, (3, 5, 4, 6)).astype("float32"))
-    weights = tf.constant((np.arange(x.shape.num_elements()) % 7).reshape(x.shape), tf.float32)
-    with compat.precision_scope(policy):
-        ours = BatchNormalization(momentum=0.9, epsilon=1e-5)
-        theirs = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
-        for layer in (ours, theirs):
-            layer.build(x.shape)
-            layer.gamma.assign(np.linspace(0.5, 1.5, 6).astype("float32"))
-            layer.beta.assign(np.linspace(-1, 1, 6).astype("float32"))
-        outputs, grads = [], []
-        for layer in (ours, theirs):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                y = layer(x, training=True)
-                loss = tf.reduce_sum(tf.cast(y, tf.float32) * weights)
-            outputs.append(np.asarray(tf.cast(y, tf.float32)))
-            grads.append([np.asarray(g) for g in tape.gradient(loss, [x, layer.gamma])])
-            assert y.dtype == (tf.bfloat16 if policy == "mixed_bfloat16" else tf.float32)
-        inference = [np.asarray(tf.cast(layer(x), tf.float32)) for layer in (ours, theirs)]
-    tol = 0.05 if policy == "mixed_bfloat16" else 1e-4
-    np.testing.assert_allclose(outputs[0], outputs[1], atol=tol)
-    np.testing.assert_allclose(inference[0], inference[1], atol=tol)
-    np.testing.assert_allclose(grads[0][0], grads[1][0], atol=tol * 10)
-    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-3, atol=tol * 10)
-    # moving statistics: numpy mean and variance with each Keras's convention (Keras 3
-    # averages the biased batch variance, tf_keras's fused layer the unbiased one)
-    # (the layer sees x rounded to its compute dtype)
-    compute = tf.bfloat16 if policy == "mixed_bfloat16" else tf.float32
-    values = np.asarray(tf.cast(tf.cast(x, compute), tf.float32)).reshape(-1, 6)
-    np.testing.assert_allclose(np.asarray(ours.moving_mean), 0.1 * values.mean(0), atol=1e-4)
-    np.testing.assert_allclose(
-        np.asarray(ours.moving_variance), 0.9 + 0.1 * values.var(0, ddof=0 if compat.KERAS_3 else 1),
-        rtol=1e-4)
-    assert [compat.variable_name(w) for w in ours.weights] == [
-        compat.variable_name(w) for w in theirs.weights]
-    assert type(ours).__name__ == "BatchNormalization"
-    restored = BatchNormalization.from_config(ours.get_config())
-    assert restored.get_config() == ours.get_config()
+def test_optimizer_switch_gives_fused_or_keras_adam(bench):
+    from ascendgan.models import dcgan
+    from ascendgan.optimizers import FusedAdam
 
-
-def test_fused_batch_norm_freezes_when_not_trainable():
-    x = tf.constant(np.random.default_rng(1).normal(size=(2, 3, 3, 4)).astype("float32"))
-    layer = BatchNormalization()
-    layer.build(x.shape)
-    layer.trainable = False
-    y = layer(x, training=True)  # Keras: a frozen BN runs in inference mode
-    np.testing.assert_allclose(np.asarray(layer.moving_mean), np.zeros(4))
-    np.testing.assert_allclose(np.asarray(y), np.asarray(x) / np.sqrt(1 + 1e-3), atol=1e-5)
-
-
-# ----------------------------------------------------------------------------- fused Adam
-
-
-def _apply_step(optimizer, variable):
-    @tf.function
-    def step(gradient):
-        optimizer.apply_gradients([(gradient, variable)])
-
-    return step
-
-
-def test_fused_adam_experiment_matches_keras_adam(bench):
-    rng = np.random.default_rng(0)
-    start = rng.normal(size=(5, 3)).astype("float32")
-    grads = [rng.normal(size=(5, 3)).astype("float32") * (i + 1) for i in range(4)]
-    finals = []
-    for optimizer in (keras.optimizers.Adam(1e-2, beta_1=0.5, beta_2=0.9),
-                      bench.fused_adam(1e-2, 0.5, 0.9)):
-        variable = keras.Variable(start) if compat.KERAS_3 else tf.Variable(start)
-        step = _apply_step(optimizer, variable)
-        for gradient in grads:
-            step(tf.constant(gradient))
-        finals.append(np.asarray(variable))
-    # numpy Adam (Keras's epsilon-hat form)
-    w, m, v = start.astype("float64"), 0.0, 0.0
-    for t, g in enumerate(grads, 1):
-        m = m + (g - m) * 0.5
-        v = v + (g * g - v) * 0.1
-        w = w - 1e-2 * np.sqrt(1 - 0.9**t) / (1 - 0.5**t) * m / (np.sqrt(v) + 1e-7)
-    np.testing.assert_allclose(finals[0], w, atol=1e-6)
-    np.testing.assert_allclose(finals[1], w, atol=1e-6)
-    assert np.abs(w - start).max() > 0.01
+    gan = dcgan("mnist", base_filters=4)
+    assert bench._gan_optimizers(gan, "default") == {}  # GAN.compile's default: FusedAdam
+    gan.compile(**bench._gan_optimizers(gan, "default"))
+    assert type(gan.generator_optimizer) is FusedAdam
+    plain = bench._gan_optimizers(gan, "keras_adam")
+    for optimizer in plain.values():
+        assert type(optimizer) is keras.optimizers.Adam
+        assert np.isclose(float(np.asarray(optimizer.learning_rate)), gan.preset["learning_rate"])
+        assert float(optimizer.beta_1) == gan.preset["beta_1"]
+    with pytest.raises(ValueError, match="`optimizer` must be 'default' or 'keras_adam'"):
+        bench.run_one("dcgan", optimizer="fused_adam")

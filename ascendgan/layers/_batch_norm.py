@@ -275,6 +275,8 @@ class FusedBatchNormalization(compat.layers.Layer):
     Args:
         momentum: moving-average momentum in [0, 1). Defaults to 0.9.
         epsilon: added to the variance. Defaults to 1e-5.
+        synchronized: under a ``tf.distribute`` strategy, batch statistics over the
+            global batch (all replicas; one all-reduce per call). Defaults to False.
         **kwargs: base layer arguments (``name``, ``dtype``).
 
     Call arguments:
@@ -285,11 +287,14 @@ class FusedBatchNormalization(compat.layers.Layer):
         the normalized tensor, same shape, in the compute dtype.
     """
 
-    def __init__(self, momentum=0.9, epsilon=1e-5, **kwargs):
+    def __init__(self, momentum=0.9, epsilon=1e-5, synchronized=False, **kwargs):
         super().__init__(**kwargs)
         check_momentum_epsilon(momentum, epsilon)
+        if not isinstance(synchronized, bool):
+            raise TypeError(f"`synchronized` must be True or False. Received: synchronized={synchronized!r}")
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
+        self.synchronized = synchronized
 
     def build(self, input_shape):
         input_shape = tuple(tf.TensorShape(input_shape).as_list())
@@ -316,6 +321,7 @@ class FusedBatchNormalization(compat.layers.Layer):
             self.epsilon,
             scale=tf.cast(compat.full_precision(self.gamma), tf.float32),
             offset=tf.cast(compat.full_precision(self.beta), tf.float32),
+            synchronized=self.synchronized,
         )
 
     def compute_output_shape(self, input_shape):
@@ -323,7 +329,8 @@ class FusedBatchNormalization(compat.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"momentum": self.momentum, "epsilon": self.epsilon})
+        config.update({"momentum": self.momentum, "epsilon": self.epsilon,
+                       "synchronized": self.synchronized})
         return config
 
 

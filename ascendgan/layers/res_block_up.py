@@ -111,6 +111,8 @@ class ResBlockUp(compat.layers.Layer):
         power_iterations: power-iteration steps of the spectral norms. Defaults to 1.
         momentum: batch-norm moving-average momentum in [0, 1). Defaults to 0.9.
         epsilon: batch-norm epsilon. Defaults to 1e-5.
+        synchronized: under a ``tf.distribute`` strategy, batch statistics over the
+            global batch (all replicas), as BigGAN's cross-replica batch norm. Default False.
         kernel_initializer: initializer of the convolution (and projection) kernels.
             Defaults to ``"orthogonal"`` (BigGAN).
         **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``).
@@ -150,6 +152,7 @@ class ResBlockUp(compat.layers.Layer):
         power_iterations=1,
         momentum=0.9,
         epsilon=1e-5,
+        synchronized=False,
         kernel_initializer="orthogonal",
         **kwargs,
     ):
@@ -177,6 +180,9 @@ class ResBlockUp(compat.layers.Layer):
         self.power_iterations = power_iterations
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
+        if not isinstance(synchronized, bool):
+            raise TypeError(f"`synchronized` must be True or False. Received: synchronized={synchronized!r}")
+        self.synchronized = synchronized
         self.kernel_initializer = compat.initializers.get(kernel_initializer)
 
         self.bn1 = self._make_norm("bn1")
@@ -194,12 +200,14 @@ class ResBlockUp(compat.layers.Layer):
     def _make_norm(self, name):
         if self.condition is None:
             return FusedBatchNormalization(
-                momentum=self.momentum, epsilon=self.epsilon, dtype=self.dtype_policy, name=name
+                momentum=self.momentum, epsilon=self.epsilon, synchronized=self.synchronized,
+                dtype=self.dtype_policy, name=name,
             )
         return ConditionalBatchNormalization(
             num_classes=self.num_classes,
             momentum=self.momentum,
             epsilon=self.epsilon,
+            synchronized=self.synchronized,
             use_spectral_norm=self.use_spectral_norm and self.condition == "vector",
             power_iterations=self.power_iterations,
             kernel_initializer=fresh_initializer(self.kernel_initializer),
@@ -282,6 +290,7 @@ class ResBlockUp(compat.layers.Layer):
                 "power_iterations": self.power_iterations,
                 "momentum": self.momentum,
                 "epsilon": self.epsilon,
+                "synchronized": self.synchronized,
                 "kernel_initializer": compat.initializers.serialize(self.kernel_initializer),
             }
         )

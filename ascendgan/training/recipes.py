@@ -213,7 +213,9 @@ def train_gan(family, preset=None, data=None, out=None, *, epochs=None, steps=No
         device: ``"auto"``, ``"cpu"``, ``"gpu"``, ``"npu"`` or ``"multi_worker"``.
         loss_scale: loss scaling (``"auto"``: dynamic when computing in float16;
             ``"ascend"``: the documented 2^32 / 1000 / 0.8 manager; a number; ``None``).
-        devices: number of CPU / GPU replicas for data parallelism.
+        devices: number of CPU / GPU replicas for data parallelism. With more than one
+            replica the networks' batch norm is synchronized over the global batch
+            (``synchronized_batch_norm=True``) unless ``overrides`` says otherwise.
         strategy: an ``ascendgan.strategy.Strategy`` (overrides ``device``, ``precision``,
             ``loss_scale`` and ``devices``).
 
@@ -239,6 +241,8 @@ def train_gan(family, preset=None, data=None, out=None, *, epochs=None, steps=No
         strategy = strategy_lib.get_strategy(device, precision=precision, loss_scale=loss_scale,
                                              devices=devices)
     precision = strategy.precision.name  # what run.json records, and load_run rebuilds in
+    if strategy.num_replicas > 1:  # batch norm over the global batch, unless told otherwise
+        overrides.setdefault("synchronized_batch_norm", True)
     with strategy.scope():  # the precision policy and the tf.distribute scope
         compat.set_random_seed(seed)
         gan = build_gan(family, preset, overrides, seed=seed)

@@ -17,6 +17,7 @@ from _strategy_gans import data_latent_dataset as dataset  # noqa: E402
 from _strategy_gans import make_data_latent_gan as make_gan  # noqa: E402
 
 from ascendgan import compat  # noqa: E402
+from ascendgan.optimizers import FusedAdam  # noqa: E402
 from ascendgan.strategy import (  # noqa: E402
     ExponentialUpdateLossScaleManager,
     get_loss_scale_manager,
@@ -30,13 +31,13 @@ def weights(model, trainable=False):
     return [np.asarray(v) for v in (model.trainable_weights if trainable else model.weights)]
 
 
-def train(strategy):
+def train(strategy, optimizer=lambda: keras.optimizers.SGD(0.05)):
     compat.clear_session()
     with strategy.scope():
         compat.set_random_seed(0)
         gan = make_gan(ema_decay=0.5)
         gan.initial = weights(gan.discriminator, trainable=True)
-        gan.compile(keras.optimizers.SGD(0.05), keras.optimizers.SGD(0.05), loss="hinge")
+        gan.compile(optimizer(), optimizer(), loss="hinge")
         gan.fit(dataset(), epochs=2, verbose=0)
     return gan
 
@@ -72,6 +73,22 @@ def main():
                                              weights(mirrored.ema_generator, trainable=True)))
     result["u_vectors"] = sum(
         compat.variable_name(v) == "u" for v in mirrored.discriminator.non_trainable_weights)
+
+    # The library's default optimizer (one fused kernel per variable) under the mirrored
+    # strategy: the same weights as Keras's Adam on one device.
+    keras_adam = train(get_strategy("cpu"), lambda: keras.optimizers.Adam(1e-3, beta_1=0.5))
+    fused_mirrored = train(mirrored_strategy, lambda: FusedAdam(1e-3, beta_1=0.5))
+    result["fused_adam_type"] = type(fused_mirrored.generator_optimizer).__name__
+    result["adam_max_weight_change"] = max(
+        float(np.max(np.abs(a - b)))
+        for a, b in zip(keras_adam.initial, weights(keras_adam.discriminator, trainable=True)))
+    result["fused_adam_max_weight_diff"] = max(
+        float(np.max(np.abs(a - b)))
+        for model in ("generator", "discriminator")
+        for a, b in zip(weights(getattr(keras_adam, model)), weights(getattr(fused_mirrored, model))))
+    result["fused_adam_replica_spread"] = max(
+        max(float(np.max(np.abs(v - replica_values(w)[0]))) for v in replica_values(w))
+        for w in fused_mirrored.discriminator.weights + fused_mirrored.generator.weights)
 
     # Loss scaling across replicas: replica 1 alone overflows at one step; both skip it.
     manager = ExponentialUpdateLossScaleManager(16.0, incr_every_n_steps=100,

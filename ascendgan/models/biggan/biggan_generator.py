@@ -74,6 +74,8 @@ class BigGANGenerator(keras.Model):
         hierarchical_latent: split ``z`` across the linear layer and the blocks.
         channels: image channels.
         power_iterations: spectral-norm power iterations.
+        synchronized_batch_norm: under a ``tf.distribute`` strategy, batch statistics over
+            the global batch (BigGAN's cross-replica batch norm). Default False.
 
     Call arguments:
         inputs: ``[z, labels]`` with ``z`` ``(n, latent_dim)`` and integer ``labels``
@@ -107,9 +109,14 @@ class BigGANGenerator(keras.Model):
         hierarchical_latent=True,
         channels=3,
         power_iterations=1,
+        synchronized_batch_norm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if not isinstance(synchronized_batch_norm, bool):
+            raise TypeError("`synchronized_batch_norm` must be True or False. "
+                            f"Received: synchronized_batch_norm={synchronized_batch_norm!r}")
+        self.synchronized_batch_norm = synchronized_batch_norm
         multipliers = tuple(generator_multipliers or architecture(image_size)["generator_multipliers"])
         architecture(image_size)  # validates image_size
         for name, value in (("base_channels", base_channels), ("latent_dim", latent_dim),
@@ -156,13 +163,15 @@ class BigGANGenerator(keras.Model):
         for index, multiplier in enumerate(multipliers[1:]):
             resolution *= 2
             self.blocks.append(
-                ResBlockUp(multiplier * base_channels, condition=condition, name=f"block{index}", **sn)
+                ResBlockUp(multiplier * base_channels, condition=condition, name=f"block{index}",
+                           synchronized=synchronized_batch_norm, **sn)
             )
             if resolution in self.attention_resolutions:
                 self.attention_layers.append(SelfAttention(name=f"attention{resolution}", **sn))
                 attention_after.append(index)
         self._attention_after = tuple(attention_after)
-        self.output_norm = FusedBatchNormalization(name="output_bn")
+        self.output_norm = FusedBatchNormalization(synchronized=synchronized_batch_norm,
+                                                   name="output_bn")
         self.output_conv = SNConv2D(channels, 3, padding="same", name="output_conv", **sn)
 
     def _example_inputs(self):
@@ -232,6 +241,7 @@ class BigGANGenerator(keras.Model):
             "hierarchical_latent": self.hierarchical_latent,
             "channels": self.channels,
             "power_iterations": self.power_iterations,
+            "synchronized_batch_norm": self.synchronized_batch_norm,
         }
 
     @classmethod

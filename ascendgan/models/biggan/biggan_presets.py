@@ -28,6 +28,7 @@ from ascendgan.models._factory import apply_overrides
 GENERATOR_KEYS = (
     "image_size", "base_channels", "latent_dim", "num_classes", "shared_embedding_dim",
     "generator_multipliers", "attention_resolutions", "hierarchical_latent", "channels",
+    "synchronized_batch_norm",
 )
 #: Keys of a row that are BigGANDiscriminator constructor arguments.
 DISCRIMINATOR_KEYS = (
@@ -49,6 +50,9 @@ _TRAINING = {
     "ema_start": 1000,
     "latent_distribution": "normal",
     "steps": 100_000,
+    # Batch statistics over all replicas under tf.distribute (train_gan turns it on when
+    # training on more than one device unless it is set explicitly).
+    "synchronized_batch_norm": False,
 }
 
 _ARCHITECTURES = {

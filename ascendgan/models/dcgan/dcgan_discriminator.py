@@ -5,19 +5,22 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.models.dcgan.dcgan_generator import (
+from ascendgan.models._common import (
     apply_layer,
     batch_norm,
     build_layer,
-    check_image_size,
+    check_bool,
     check_int,
-    check_num_classes,
     is_shape_list,
+    shape_tuple,
+    weight_initializer,
+)
+from ascendgan.models.dcgan.dcgan_generator import (
+    check_image_size,
+    check_num_classes,
     num_resolution_steps,
     one_hot_labels,
-    shape_tuple,
     split_conditional_inputs,
-    weight_initializer,
 )
 
 keras = compat.keras
@@ -57,6 +60,8 @@ class DCGANDiscriminator(keras.Model):
         num_classes: number of classes for a class-conditional discriminator, or None.
         kernel_size: kernel side of the convolutions. Defaults to 4 (the PyTorch
             reference); 5 gives the kernel of the original TensorFlow code.
+        synchronized_batch_norm: under a ``tf.distribute`` strategy, batch statistics
+            over the global batch (all replicas) instead of each replica's. Default False.
         **kwargs: ``name``, ``trainable`` of ``keras.Model``.
 
     Call arguments:
@@ -89,9 +94,12 @@ class DCGANDiscriminator(keras.Model):
         base_filters=64,
         num_classes=None,
         kernel_size=4,
+        synchronized_batch_norm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        check_bool("synchronized_batch_norm", synchronized_batch_norm)
+        self.synchronized_batch_norm = synchronized_batch_norm
         check_image_size(image_size)
         check_int("channels", channels)
         check_int("base_filters", base_filters)
@@ -112,7 +120,7 @@ class DCGANDiscriminator(keras.Model):
                 )
             )
             if i > 0:  # no batch normalization on the input layer
-                blocks.append(batch_norm())
+                blocks.append(batch_norm(self.synchronized_batch_norm))
             blocks.append(layers.LeakyReLU(0.2))
         blocks += [
             layers.Flatten(),
@@ -161,6 +169,7 @@ class DCGANDiscriminator(keras.Model):
             "base_filters": self.base_filters,
             "num_classes": self.num_classes,
             "kernel_size": self.kernel_size,
+            "synchronized_batch_norm": self.synchronized_batch_norm,
         }
 
     @classmethod

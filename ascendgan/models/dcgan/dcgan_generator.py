@@ -7,7 +7,16 @@ import math
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.layers._batch_norm import BatchNormalization
+from ascendgan.models._common import (
+    apply_layer,
+    batch_norm,
+    build_layer,
+    check_bool,
+    check_int,
+    is_shape_list,
+    shape_tuple,
+    weight_initializer,
+)
 
 keras = compat.keras
 layers = compat.layers
@@ -17,16 +26,8 @@ layers = compat.layers
 START_SIZES = {16: 4, 28: 7, 32: 4, 64: 4, 128: 4}
 
 
-# ----------------------------------------------------------------------------- shared helpers
+# ----------------------------------------------------------------------------- DCGAN helpers
 # (also used by dcgan_discriminator.py; not public API)
-
-
-def check_int(name, value, minimum=1):
-    """Raises ValueError unless ``value`` is an int (not a bool) >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
-        )
 
 
 def check_image_size(image_size):
@@ -45,42 +46,6 @@ def check_num_classes(num_classes):
 def num_resolution_steps(image_size):
     """Number of stride-2 (transposed) convolutions between the start map and the image."""
     return int(round(math.log2(image_size // START_SIZES[image_size])))
-
-
-def weight_initializer():
-    """N(0, 0.02), the DCGAN paper's initialization (a fresh instance per layer)."""
-    return compat.initializers.RandomNormal(mean=0.0, stddev=0.02)
-
-
-def batch_norm():
-    """Batch normalization as in the reference implementations (momentum 0.9, eps 1e-5)."""
-    return BatchNormalization(  # Keras's layer on one fused kernel (same variables)
-        momentum=0.9,
-        epsilon=1e-5,
-        gamma_initializer=compat.initializers.RandomNormal(mean=1.0, stddev=0.02),
-    )
-
-
-def is_shape_list(shape):
-    """True when ``shape`` is a list of shapes (several inputs), not one shape."""
-    if isinstance(shape, tf.TensorShape) or not isinstance(shape, (list, tuple)) or not shape:
-        return False
-    return isinstance(shape[0], (list, tuple, tf.TensorShape))
-
-
-def shape_tuple(shape):
-    return tuple(tf.TensorShape(shape).as_list())
-
-
-def build_layer(layer, shape):
-    """Builds ``layer`` for inputs of ``shape`` and returns its output shape."""
-    if not layer.built:
-        if compat.KERAS_3:
-            layer.build(shape)
-        else:
-            with tf.name_scope(layer.name):
-                layer.build(tf.TensorShape(shape))
-    return shape_tuple(layer.compute_output_shape(shape))
 
 
 def split_conditional_inputs(inputs, num_classes, owner, first_name):
@@ -103,13 +68,6 @@ def split_conditional_inputs(inputs, num_classes, owner, first_name):
             f"[{first_name}, labels]. Received: a single tensor."
         )
     return inputs, None
-
-
-def apply_layer(layer, x, training):
-    """Calls ``layer``, passing ``training`` to the layers that use it."""
-    if isinstance(layer, (layers.BatchNormalization, layers.Dropout)):
-        return layer(x, training=training)
-    return layer(x)
 
 
 def one_hot_labels(labels, num_classes, dtype):
@@ -160,6 +118,8 @@ class DCGANGenerator(keras.Model):
         num_classes: number of classes for a class-conditional generator, or None.
         kernel_size: kernel side of the transposed convolutions. Defaults to 4 (the
             PyTorch reference); 5 gives the kernel of the original TensorFlow code.
+        synchronized_batch_norm: under a ``tf.distribute`` strategy, batch statistics
+            over the global batch (all replicas) instead of each replica's. Default False.
         **kwargs: ``name``, ``trainable`` of ``keras.Model``.
 
     Call arguments:
@@ -194,9 +154,12 @@ class DCGANGenerator(keras.Model):
         latent_dim=100,
         num_classes=None,
         kernel_size=4,
+        synchronized_batch_norm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        check_bool("synchronized_batch_norm", synchronized_batch_norm)
+        self.synchronized_batch_norm = synchronized_batch_norm
         check_image_size(image_size)
         check_int("channels", channels)
         check_int("base_filters", base_filters)
@@ -219,7 +182,7 @@ class DCGANGenerator(keras.Model):
                 name="project",
             ),
             layers.Reshape((start, start, filters)),
-            batch_norm(),
+            batch_norm(self.synchronized_batch_norm),
             layers.ReLU(),
         ]
         for _ in range(steps - 1):
@@ -229,7 +192,7 @@ class DCGANGenerator(keras.Model):
                     filters, kernel_size, strides=2, padding="same", use_bias=False,
                     kernel_initializer=weight_initializer(),
                 ),
-                batch_norm(),
+                batch_norm(self.synchronized_batch_norm),
                 layers.ReLU(),
             ]
         blocks += [
@@ -280,6 +243,7 @@ class DCGANGenerator(keras.Model):
             "latent_dim": self.latent_dim,
             "num_classes": self.num_classes,
             "kernel_size": self.kernel_size,
+            "synchronized_batch_norm": self.synchronized_batch_norm,
         }
 
     @classmethod

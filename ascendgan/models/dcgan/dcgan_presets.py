@@ -32,9 +32,11 @@ import copy
 LATENT_DISTRIBUTIONS = ("uniform_signed", "uniform_unsigned", "normal01")
 
 #: Keys of a row that are DCGANGenerator constructor arguments.
-GENERATOR_KEYS = ("image_size", "channels", "base_filters", "latent_dim", "num_classes", "kernel_size")
+GENERATOR_KEYS = ("image_size", "channels", "base_filters", "latent_dim", "num_classes", "kernel_size",
+                  "synchronized_batch_norm")
 #: Keys of a row that are DCGANDiscriminator constructor arguments.
-DISCRIMINATOR_KEYS = ("image_size", "channels", "base_filters", "num_classes", "kernel_size")
+DISCRIMINATOR_KEYS = ("image_size", "channels", "base_filters", "num_classes", "kernel_size",
+                      "synchronized_batch_norm")
 
 _TRAINING = {
     "batch_size": 64,
@@ -46,6 +48,12 @@ _TRAINING = {
     "sample_every": 200,  # steps between sample grids
     "checkpoint_every": 200,  # steps between checkpoints
     "max_checkpoints": 1,  # checkpoints kept
+    # Batch statistics over all replicas under tf.distribute (train_gan turns it on when
+    # training on more than one device unless it is set explicitly).
+    "synchronized_batch_norm": False,
+    # One generator pass per iteration, its fakes used by the D step and then (through
+    # the updated D) by the G step, as the reference PyTorch scripts do; see GAN.
+    "reuse_fakes": True,
 }
 
 DCGAN_PRESETS = {

@@ -5,10 +5,11 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.models.pix2pix.unet_generator import (
+from ascendgan.models._common import (
     apply_layer,
     batch_norm,
     build_layer,
+    check_bool,
     check_int,
     is_shape_list,
     shape_tuple,
@@ -86,6 +87,8 @@ class PatchGANDiscriminator(keras.Model):
         input_channels: channels of the source (conditioning) image. Defaults to 3.
         target_channels: channels of the target (real or generated) image; 0 for an
             unconditional discriminator called on one image. Defaults to 3.
+        synchronized_batch_norm: under a ``tf.distribute`` strategy, batch statistics
+            over the global batch (all replicas) instead of each replica's. Default False.
         **kwargs: ``name``, ``trainable`` of ``keras.Model``.
 
     Call arguments:
@@ -119,9 +122,12 @@ class PatchGANDiscriminator(keras.Model):
         base_filters=64,
         input_channels=3,
         target_channels=3,
+        synchronized_batch_norm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        check_bool("synchronized_batch_norm", synchronized_batch_norm)
+        self.synchronized_batch_norm = synchronized_batch_norm
         check_int("num_layers", num_layers)
         check_int("base_filters", base_filters)
         check_int("input_channels", input_channels)
@@ -144,7 +150,7 @@ class PatchGANDiscriminator(keras.Model):
                 )
             )
             if normalized:
-                blocks.append(batch_norm())
+                blocks.append(batch_norm(self.synchronized_batch_norm))
             if not last:
                 blocks.append(layers.LeakyReLU(0.2))
         #: The layers in order, input to output.
@@ -214,6 +220,7 @@ class PatchGANDiscriminator(keras.Model):
             "base_filters": self.base_filters,
             "input_channels": self.input_channels,
             "target_channels": self.target_channels,
+            "synchronized_batch_norm": self.synchronized_batch_norm,
         }
 
     @classmethod

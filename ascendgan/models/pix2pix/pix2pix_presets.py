@@ -37,6 +37,7 @@ GENERATOR_KEYS = {
     "num_downsamplings": "num_downsamplings",
     "dropout": "dropout",
     "dropout_layers": "dropout_layers",
+    "synchronized_batch_norm": "synchronized_batch_norm",
 }
 #: Row keys -> PatchGANDiscriminator constructor arguments.
 DISCRIMINATOR_KEYS = {
@@ -44,6 +45,7 @@ DISCRIMINATOR_KEYS = {
     "discriminator_base_filters": "base_filters",
     "input_channels": "input_channels",
     "output_channels": "target_channels",
+    "synchronized_batch_norm": "synchronized_batch_norm",
 }
 
 _NETWORKS_256 = {
@@ -63,6 +65,12 @@ _OPTIMIZER = {
     "beta_1": 0.5,
     "beta_2": 0.999,
     "l1_weight": 100.0,
+    # Batch statistics over all replicas under tf.distribute (train_gan turns it on when
+    # training on more than one device unless it is set explicitly).
+    "synchronized_batch_norm": False,
+    # One generator pass per iteration, its fakes used by the D step and then (through
+    # the updated D) by the G step, as the reference PyTorch scripts do; see GAN.
+    "reuse_fakes": True,
 }
 
 PIX2PIX_PRESETS = {

@@ -4,68 +4,19 @@ from __future__ import annotations
 
 import math
 
-import tensorflow as tf
-
 from ascendgan import compat
-from ascendgan.layers._batch_norm import BatchNormalization
+from ascendgan.models._common import (
+    apply_layer,
+    batch_norm,
+    build_layer,
+    check_bool,
+    check_int,
+    shape_tuple,
+    weight_initializer,
+)
 
 keras = compat.keras
 layers = compat.layers
-
-
-# ----------------------------------------------------------------------------- shared helpers
-# (also used by patchgan_discriminator.py; not public API)
-
-
-def check_int(name, value, minimum=1):
-    """Raises ValueError unless ``value`` is an int (not a bool) >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
-        )
-
-
-def weight_initializer():
-    """N(0, 0.02), the pix2pix initialization (a fresh instance per layer)."""
-    return compat.initializers.RandomNormal(mean=0.0, stddev=0.02)
-
-
-def batch_norm():
-    """Batch normalization as in the authors' code (momentum 0.9, epsilon 1e-5, gamma ~ N(1, 0.02))."""
-    return BatchNormalization(  # Keras's layer on one fused kernel (same variables)
-        momentum=0.9,
-        epsilon=1e-5,
-        gamma_initializer=compat.initializers.RandomNormal(mean=1.0, stddev=0.02),
-    )
-
-
-def is_shape_list(shape):
-    """True when ``shape`` is a list of shapes (several inputs), not one shape."""
-    if isinstance(shape, tf.TensorShape) or not isinstance(shape, (list, tuple)) or not shape:
-        return False
-    return isinstance(shape[0], (list, tuple, tf.TensorShape))
-
-
-def shape_tuple(shape):
-    return tuple(tf.TensorShape(shape).as_list())
-
-
-def build_layer(layer, shape):
-    """Builds ``layer`` for inputs of ``shape`` and returns its output shape."""
-    if not layer.built:
-        if compat.KERAS_3:
-            layer.build(shape)
-        else:
-            with tf.name_scope(layer.name):
-                layer.build(tf.TensorShape(shape))
-    return shape_tuple(layer.compute_output_shape(shape))
-
-
-def apply_layer(layer, x, training):
-    """Calls ``layer``, passing ``training`` to the layers that use it."""
-    if isinstance(layer, (layers.BatchNormalization, layers.Dropout)):
-        return layer(x, training=training)
-    return layer(x)
 
 
 def encoder_filters(base_filters, num_downsamplings):
@@ -122,6 +73,8 @@ class UNetGenerator(keras.Model):
         dropout: dropout rate in the decoder, in [0, 1). Defaults to 0.5.
         dropout_layers: how many decoder layers (from the innermost) get dropout,
             >= 0; at most the ``n - 1`` layers before the output layer do. Defaults to 3.
+        synchronized_batch_norm: under a ``tf.distribute`` strategy, batch statistics
+            over the global batch (all replicas) instead of each replica's. Default False.
         **kwargs: ``name``, ``trainable`` of ``keras.Model``.
 
     Call arguments:
@@ -159,9 +112,12 @@ class UNetGenerator(keras.Model):
         num_downsamplings=None,
         dropout=0.5,
         dropout_layers=3,
+        synchronized_batch_norm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        check_bool("synchronized_batch_norm", synchronized_batch_norm)
+        self.synchronized_batch_norm = synchronized_batch_norm
         check_int("image_size", image_size, 4)
         if image_size & (image_size - 1):
             raise ValueError(
@@ -204,7 +160,7 @@ class UNetGenerator(keras.Model):
                 )
             )
             if 0 < i < levels - 1:  # neither the outermost nor the innermost level
-                encoder.append(batch_norm())
+                encoder.append(batch_norm(self.synchronized_batch_norm))
         decoder = []
         for step, level in enumerate(reversed(range(levels))):
             outermost = level == 0
@@ -223,7 +179,7 @@ class UNetGenerator(keras.Model):
                 )
             )
             if not outermost:
-                decoder.append(batch_norm())
+                decoder.append(batch_norm(self.synchronized_batch_norm))
                 if step < dropout_layers and self.dropout > 0:
                     decoder.append(layers.Dropout(self.dropout))
         decoder.append(layers.Activation("tanh", name="tanh"))
@@ -292,6 +248,7 @@ class UNetGenerator(keras.Model):
             "num_downsamplings": self.num_downsamplings,
             "dropout": self.dropout,
             "dropout_layers": self.dropout_layers,
+            "synchronized_batch_norm": self.synchronized_batch_norm,
         }
 
     @classmethod

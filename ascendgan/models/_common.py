@@ -1,0 +1,71 @@
+"""Building helpers shared by the DCGAN and Pix2Pix networks (not public API)."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from ascendgan import compat
+from ascendgan.layers._batch_norm import BatchNormalization
+
+layers = compat.layers
+
+
+def check_int(name, value, minimum=1):
+    """Raises ValueError unless ``value`` is an int (not a bool) >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(
+            f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
+        )
+
+
+def check_bool(name, value):
+    """Raises TypeError unless ``value`` is True or False."""
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be True or False. Received: {name}={value!r}")
+
+
+def weight_initializer():
+    """N(0, 0.02), the DCGAN / pix2pix papers' initialization (a fresh instance per layer)."""
+    return compat.initializers.RandomNormal(mean=0.0, stddev=0.02)
+
+
+def batch_norm(synchronized=False):
+    """Batch normalization as in the reference implementations: momentum 0.9 (PyTorch's
+    0.1), epsilon 1e-5, gamma ~ N(1, 0.02); Keras's layer on one fused kernel (same
+    variables). ``synchronized=True`` computes the statistics over the global batch
+    under a ``tf.distribute`` strategy (Keras's own cross-replica path)."""
+    return BatchNormalization(
+        momentum=0.9,
+        epsilon=1e-5,
+        gamma_initializer=compat.initializers.RandomNormal(mean=1.0, stddev=0.02),
+        synchronized=synchronized,
+    )
+
+
+def is_shape_list(shape):
+    """True when ``shape`` is a list of shapes (several inputs), not one shape."""
+    if isinstance(shape, tf.TensorShape) or not isinstance(shape, (list, tuple)) or not shape:
+        return False
+    return isinstance(shape[0], (list, tuple, tf.TensorShape))
+
+
+def shape_tuple(shape):
+    return tuple(tf.TensorShape(shape).as_list())
+
+
+def build_layer(layer, shape):
+    """Builds ``layer`` for inputs of ``shape`` and returns its output shape."""
+    if not layer.built:
+        if compat.KERAS_3:
+            layer.build(shape)
+        else:
+            with tf.name_scope(layer.name):
+                layer.build(tf.TensorShape(shape))
+    return shape_tuple(layer.compute_output_shape(shape))
+
+
+def apply_layer(layer, x, training):
+    """Calls ``layer``, passing ``training`` to the layers that use it."""
+    if isinstance(layer, (layers.BatchNormalization, layers.Dropout)):
+        return layer(x, training=training)
+    return layer(x)
