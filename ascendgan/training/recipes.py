@@ -170,6 +170,16 @@ class _StopAtStep(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def replica_overrides(overrides, num_replicas):
+    """``overrides`` with ``synchronized_batch_norm=True`` added when training on more than
+    one replica (batch statistics of the global batch, as one device would compute them),
+    unless ``overrides`` sets it."""
+    overrides = dict(overrides or {})
+    if num_replicas > 1:
+        overrides.setdefault("synchronized_batch_norm", True)
+    return overrides
+
+
 def train_gan(family, preset=None, data=None, out=None, *, epochs=None, steps=None,
               batch_size=None, sample_every=None, checkpoint_every=None, keep=None,
               num_samples=64, precision="float32", seed=0, smoke=False, overrides=None,
@@ -241,8 +251,7 @@ def train_gan(family, preset=None, data=None, out=None, *, epochs=None, steps=No
         strategy = strategy_lib.get_strategy(device, precision=precision, loss_scale=loss_scale,
                                              devices=devices)
     precision = strategy.precision.name  # what run.json records, and load_run rebuilds in
-    if strategy.num_replicas > 1:  # batch norm over the global batch, unless told otherwise
-        overrides.setdefault("synchronized_batch_norm", True)
+    overrides = replica_overrides(overrides, strategy.num_replicas)
     with strategy.scope():  # the precision policy and the tf.distribute scope
         compat.set_random_seed(seed)
         gan = build_gan(family, preset, overrides, seed=seed)

@@ -109,3 +109,12 @@ def test_factories_take_synchronized_batch_norm(factory, preset, small):
     assert getattr(models, factory)(preset, **small).preset["synchronized_batch_norm"] is False
     with pytest.raises(TypeError, match="`synchronized_batch_norm` must be True or False. Received"):
         type(gan.generator)(synchronized_batch_norm="yes")
+
+
+def test_training_on_several_replicas_synchronizes_batch_norm_unless_told_otherwise():
+    from ascendgan.training.recipes import replica_overrides
+
+    assert replica_overrides({"base_filters": 4}, 1) == {"base_filters": 4}
+    assert replica_overrides({"base_filters": 4}, 2) == {"base_filters": 4, "synchronized_batch_norm": True}
+    assert replica_overrides({"synchronized_batch_norm": False}, 8) == {"synchronized_batch_norm": False}
+    assert replica_overrides(None, 2) == {"synchronized_batch_norm": True}
