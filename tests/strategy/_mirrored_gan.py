@@ -31,11 +31,11 @@ def weights(model, trainable=False):
     return [np.asarray(v) for v in (model.trainable_weights if trainable else model.weights)]
 
 
-def train(strategy, optimizer=lambda: keras.optimizers.SGD(0.05)):
+def train(strategy, optimizer=lambda: keras.optimizers.SGD(0.05), reuse_fakes=False):
     compat.clear_session()
     with strategy.scope():
         compat.set_random_seed(0)
-        gan = make_gan(ema_decay=0.5)
+        gan = make_gan(ema_decay=0.5, reuse_fakes=reuse_fakes)
         gan.initial = weights(gan.discriminator, trainable=True)
         gan.compile(optimizer(), optimizer(), loss="hinge")
         gan.fit(dataset(), epochs=2, verbose=0)
@@ -73,6 +73,17 @@ def main():
                                              weights(mirrored.ema_generator, trainable=True)))
     result["u_vectors"] = sum(
         compat.variable_name(v) == "u" for v in mirrored.discriminator.non_trainable_weights)
+
+    # One generator pass per iteration (reuse_fakes): two replicas give one device's weights.
+    reuse_single = train(get_strategy("cpu"), reuse_fakes=True)
+    reuse_mirrored = train(mirrored_strategy, reuse_fakes=True)
+    result["reuse_fakes_max_weight_diff"] = max(
+        float(np.max(np.abs(a - b)))
+        for model in ("generator", "discriminator", "ema_generator")
+        for a, b in zip(weights(getattr(reuse_single, model)), weights(getattr(reuse_mirrored, model))))
+    result["reuse_fakes_differs_from_default"] = max(
+        float(np.max(np.abs(a - b)))
+        for a, b in zip(weights(single.generator), weights(reuse_single.generator)))
 
     # The library's default optimizer (one fused kernel per variable) under the mirrored
     # strategy: the same weights as Keras's Adam on one device.

@@ -141,7 +141,7 @@ class DataLatentGAN(GAN):
         return loss * tf.where(poisoned, np.inf, 1.0)
 
 
-def make_data_latent_gan(ema_decay=None):
+def make_data_latent_gan(ema_decay=None, reuse_fakes=False):
     init = keras.initializers.GlorotUniform
     z = keras.Input((3,))
     h = keras.layers.Dense(8, kernel_initializer=init(seed=1))(z)
@@ -150,7 +150,8 @@ def make_data_latent_gan(ema_decay=None):
     x = keras.Input((2,))
     h = SNDense(8, activation="relu", kernel_initializer=init(seed=3))(x)
     discriminator = keras.Model(x, SNDense(1, kernel_initializer=init(seed=4))(h))
-    gan = DataLatentGAN(generator, discriminator, latent_dim=None, ema_decay=ema_decay)
+    gan = DataLatentGAN(generator, discriminator, latent_dim=None, ema_decay=ema_decay,
+                        reuse_fakes=reuse_fakes)
     gan.poison = tf.Variable(0.0, trainable=False)
     gan.poison_replica = tf.Variable(1, trainable=False)
     return gan

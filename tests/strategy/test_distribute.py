@@ -219,6 +219,10 @@ def test_mirrored_gan_on_two_logical_cpus_matches_one_device():
     assert result["skip_unchanged"] and result["skip_replica_spread"] == 0.0
     assert result["skip_state"]["overflows"] == 1 and result["skip_state"]["loss_scale"] == 8.0
     assert result["history_d_loss_scale"] == 8.0 and result["g_overflows"] == 0
+    # One generator pass per iteration: two replicas match one device, and the path differs
+    # from the default one (the generator's batch norm moves once per iteration).
+    assert result["reuse_fakes_max_weight_diff"] < 1e-5
+    assert result["reuse_fakes_differs_from_default"] > 1e-4
     # FusedAdam on two replicas gives Keras's Adam on one device. Adam divides by sqrt(v),
     # so it magnifies float rounding of tiny gradients: Keras's own Adam on two replicas
     # differs from one device by 5.5e-5 here (weights move by 8e-3), hence 1e-4.
