@@ -231,9 +231,9 @@ def _use_keras_batch_norm():
     from ascendgan.models.dcgan import dcgan_discriminator, dcgan_generator
     from ascendgan.models.pix2pix import patchgan_discriminator, unet_generator
 
-    def keras_batch_norm():
+    def keras_batch_norm(synchronized=False):
         return compat.layers.BatchNormalization(
-            momentum=0.9, epsilon=1e-5,
+            momentum=0.9, epsilon=1e-5, synchronized=synchronized,
             gamma_initializer=compat.initializers.RandomNormal(mean=1.0, stddev=0.02))
 
     for module in (dcgan_generator, dcgan_discriminator, unet_generator, patchgan_discriminator):

@@ -148,6 +148,21 @@ def test_configurations_skip_xla_for_the_classifier_and_honour_filters(bench):
     assert len(runs) == 4 + 2
 
 
+@pytest.mark.parametrize("name", ["dcgan", "pix2pix"])
+def test_keras_batch_norm_switch_builds_and_runs(name):
+    """``--batch-norm keras`` (in a fresh process: it patches the network modules)."""
+    import subprocess
+    import sys
+
+    code = ("import importlib.util, sys; spec = importlib.util.spec_from_file_location('b', sys.argv[1]);"
+            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m);"
+            f"r = m.run_one('{name}', iterations=1, warmup=1, tiny=True, count_flops=False, batch_norm='keras');"
+            "print('OK', r['batch_norm'], r['ms_per_iteration'] > 0)")
+    result = subprocess.run([sys.executable, "-c", code, os.path.join(ROOT, "benchmarks", "run.py")],
+                            capture_output=True, text=True, timeout=300)
+    assert "OK keras True" in result.stdout, result.stderr[-2000:]
+
+
 def test_bad_arguments_are_named(bench):
     with pytest.raises(ValueError, match="`name`"):
         bench.run_one("resnet")

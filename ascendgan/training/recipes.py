@@ -251,7 +251,8 @@ def train_gan(family, preset=None, data=None, out=None, *, epochs=None, steps=No
         strategy = strategy_lib.get_strategy(device, precision=precision, loss_scale=loss_scale,
                                              devices=devices)
     precision = strategy.precision.name  # what run.json records, and load_run rebuilds in
-    overrides = replica_overrides(overrides, strategy.num_replicas)
+    # Only tf.distribute replicas share batch statistics (NPU processes run one replica each).
+    overrides = replica_overrides(overrides, strategy.distribute.num_replicas_in_sync)
     with strategy.scope():  # the precision policy and the tf.distribute scope
         compat.set_random_seed(seed)
         gan = build_gan(family, preset, overrides, seed=seed)
