@@ -88,7 +88,8 @@ def _update_moving(moving_mean, moving_variance, mean, unbiased_variance, moment
     ]
 
 
-def _fused(x, training, moving_mean, moving_variance, momentum, epsilon, scale, offset):
+def _fused(x, training, moving_mean, moving_variance, momentum, epsilon, scale, offset,
+           biased_moving_variance=False):
     shape = tf.shape(x)
     channels = shape[-1]
     if x.shape.rank != 4:  # (n, c): normalize as (n, 1, 1, c)
@@ -104,7 +105,11 @@ def _fused(x, training, moving_mean, moving_variance, momentum, epsilon, scale, 
             mean=tf.zeros([0], tf.float32), variance=tf.zeros([0], tf.float32),
             epsilon=epsilon, exponential_avg_factor=1.0, data_format="NHWC", is_training=True,
         )
-        updates = _update_moving(moving_mean, moving_variance, mean, unbiased_variance, momentum)
+        variance = unbiased_variance
+        if biased_moving_variance:  # Keras 3's convention (n instead of n - 1)
+            count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
+            variance = unbiased_variance * (tf.maximum(count - 1.0, 0.0) / tf.maximum(count, 1.0))
+        updates = _update_moving(moving_mean, moving_variance, mean, variance, momentum)
         with tf.control_dependencies(updates):
             return tf.identity(y)
 
@@ -397,36 +402,7 @@ class BatchNormalization(compat.layers.BatchNormalization):
                  else tf.ones([channels], tf.float32))
         offset = (tf.cast(compat.full_precision(self.beta), tf.float32) if self.center
                   else tf.zeros([channels], tf.float32))
-        moving_mean = tf.cast(compat.full_precision(self.moving_mean), tf.float32)
-        moving_variance = tf.cast(compat.full_precision(self.moving_variance), tf.float32)
-        momentum, epsilon = float(self.momentum), float(self.epsilon)
-
-        def train():
-            y, mean, unbiased, _, _, _ = tf.raw_ops.FusedBatchNormV3(
-                x=x, scale=scale, offset=offset,
-                mean=tf.zeros([0], tf.float32), variance=tf.zeros([0], tf.float32),
-                epsilon=epsilon, exponential_avg_factor=1.0, data_format="NHWC",
-                is_training=True,
-            )
-            # The kernel returns the unbiased (n - 1) variance; Keras 3 averages the biased one.
-            shape = tf.shape(x)
-            count = tf.cast(shape[0] * shape[1] * shape[2], tf.float32)
-            biased = unbiased * (tf.maximum(count - 1.0, 0.0) / tf.maximum(count, 1.0))
-            self.moving_mean.assign(moving_mean * momentum + mean * (1.0 - momentum))
-            self.moving_variance.assign(moving_variance * momentum + biased * (1.0 - momentum))
-            return y
-
-        def infer():
-            return tf.raw_ops.FusedBatchNormV3(
-                x=x, scale=scale, offset=offset, mean=moving_mean, variance=moving_variance,
-                epsilon=epsilon, exponential_avg_factor=1.0, data_format="NHWC",
-                is_training=False,
-            )[0]
-
-        if training is None:
+        if not self.trainable:  # Keras: a frozen batch norm runs in inference mode
             training = False
-        if isinstance(training, bool):
-            return train() if (training and self.trainable) else infer()
-        if not self.trainable:
-            return infer()
-        return tf.cond(tf.cast(training, tf.bool), train, infer)
+        return _fused(x, training, self.moving_mean, self.moving_variance, float(self.momentum),
+                      float(self.epsilon), scale, offset, biased_moving_variance=True)

@@ -467,19 +467,27 @@ class GAN(keras.Model):
         batch_size = tf.shape(real)[0]
         with tf.GradientTape() as tape:
             fakes = self.make_fakes(condition, batch_size, training=True)
-            fake_logits = self.discriminate(self.augment(tf.cast(fakes, real.dtype)), condition, training=True)
-            loss = self.compute_generator_loss(fake_logits, fakes, real, condition)
-            logs = {}
-            if isinstance(loss, (tuple, list)):
-                loss, logs = loss
-            total = tf.cast(loss, tf.float32) + self._generator_regularization()
+            loss, extra = self._adversarial_generator_loss(fakes, real, condition)
+            total = loss + self._generator_regularization()
             scaled = compat.scale_loss(self.generator_optimizer, total)
         variables = self.generator.trainable_variables
-        grads = tape.gradient(scaled, variables)
-        compat.apply_gradients(self.generator_optimizer, grads, variables)
+        return self._apply_generator_gradients(tape.gradient(scaled, variables), total, extra)
+
+    def _adversarial_generator_loss(self, fakes, real, condition):
+        """The discriminator's verdict on ``fakes`` through :meth:`compute_generator_loss`:
+        ``(float32 loss, extra metrics)``."""
+        fake_logits = self.discriminate(self.augment(tf.cast(fakes, real.dtype)), condition, training=True)
+        loss = self.compute_generator_loss(fake_logits, fakes, real, condition)
+        extra = {}
+        if isinstance(loss, (tuple, list)):
+            loss, extra = loss
+        return tf.cast(loss, tf.float32), extra
+
+    def _apply_generator_gradients(self, grads, total, extra):
+        compat.apply_gradients(self.generator_optimizer, grads, self.generator.trainable_variables)
         from ascendgan.strategy.loss_scale import loss_scale_logs
 
-        return {"g_loss": total, **logs, **loss_scale_logs("g", self.generator_optimizer)}
+        return {"g_loss": total, **extra, **loss_scale_logs("g", self.generator_optimizer)}
 
     def _generator_regularization(self):
         total = tf.zeros([], tf.float32)
@@ -502,24 +510,14 @@ class GAN(keras.Model):
         logs = self._discriminator_step(real, condition, fakes=fakes)
         with tf.GradientTape() as tape:
             tape.watch(fakes)
-            fake_logits = self.discriminate(self.augment(tf.cast(fakes, real.dtype)), condition, training=True)
-            loss = self.compute_generator_loss(fake_logits, fakes, real, condition)
-            extra = {}
-            if isinstance(loss, (tuple, list)):
-                loss, extra = loss
-            adversarial = tf.cast(loss, tf.float32)
+            adversarial, extra = self._adversarial_generator_loss(fakes, real, condition)
             scaled = compat.scale_loss(self.generator_optimizer, adversarial)
         upstream = tape.gradient(scaled, fakes)
-        variables = self.generator.trainable_variables
         grads = generator_tape.gradient(
-            [fakes, scaled_regularization], variables,
+            [fakes, scaled_regularization], self.generator.trainable_variables,
             output_gradients=[upstream, tf.ones_like(scaled_regularization)],
         )
-        compat.apply_gradients(self.generator_optimizer, grads, variables)
-        from ascendgan.strategy.loss_scale import loss_scale_logs
-
-        logs.update({"g_loss": adversarial + regularization, **extra,
-                     **loss_scale_logs("g", self.generator_optimizer)})
+        logs.update(self._apply_generator_gradients(grads, adversarial + regularization, extra))
         return logs
 
     def _update_ema(self):
