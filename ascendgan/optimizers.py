@@ -31,13 +31,16 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+
 import tensorflow as tf
 
 from ascendgan import compat
+from ascendgan.validation import check_number
 
 keras = compat.keras
 
-__all__ = ["FusedAdam", "adam"]
+__all__ = ["AdamSettings", "FusedAdam", "adam"]
 
 
 def _handle(slot):
@@ -114,3 +117,48 @@ def adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7, fused=True,
         raise TypeError(f"`fused` must be True or False. Received: {fused!r}")
     cls = FusedAdam if fused else keras.optimizers.Adam
     return cls(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
+
+
+@dataclasses.dataclass(frozen=True)
+class AdamSettings:
+    """The Adam hyper-parameters of a GAN's two optimizers (a preset's optimizer section).
+
+    ``GAN.compile()`` builds its default optimizers from the GAN's ``AdamSettings``; different
+    learning rates for the two networks give the two-time-scale update rule (TTUR).
+
+    Args:
+        generator_learning_rate: the generator's learning rate (> 0).
+        discriminator_learning_rate: the discriminator's learning rate (> 0).
+        beta_1: Adam's first-moment decay, in [0, 1).
+        beta_2: Adam's second-moment decay, in [0, 1).
+
+    Example:
+
+    >>> settings = AdamSettings(1e-4, 4e-4, beta_1=0.0, beta_2=0.9)   # BigGAN's
+    >>> float(settings.discriminator().learning_rate.numpy())  # doctest: +SKIP
+    0.0004
+    """
+
+    generator_learning_rate: float = 2e-4
+    discriminator_learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+
+    def __post_init__(self):
+        for name in ("generator_learning_rate", "discriminator_learning_rate"):
+            check_number(name, getattr(self, name), minimum=0, min_inclusive=False)
+        for name in ("beta_1", "beta_2"):
+            check_number(name, getattr(self, name), minimum=0, maximum=1, max_inclusive=False)
+
+    def generator(self):
+        """A fresh :class:`FusedAdam` for the generator."""
+        return FusedAdam(learning_rate=self.generator_learning_rate, beta_1=self.beta_1,
+                         beta_2=self.beta_2)
+
+    def discriminator(self):
+        """A fresh :class:`FusedAdam` for the discriminator."""
+        return FusedAdam(learning_rate=self.discriminator_learning_rate, beta_1=self.beta_1,
+                         beta_2=self.beta_2)
+
+    def get_config(self):
+        return dataclasses.asdict(self)

@@ -222,7 +222,7 @@ def prior_latents(n, latent_dim, seed, latent_distribution="normal", truncation=
     >>> z.shape, bool(np.abs(z).max() <= 2.0)
     ((4, 120), True)
     """
-    from ascendgan.training.gan import latent_prior
+    from ascendgan.latents import latent_prior
 
     n = _check_positive("n", n)
     latent_dim = _check_positive("latent_dim", latent_dim)

@@ -71,7 +71,7 @@ def test_sample_reproduces_the_training_grid_exactly(smoke_run, tmp_path):
 
     from ascendgan import sampling
     from ascendgan.training.callbacks import SampleGrid
-    from ascendgan.training.recipes import load_run
+    from ascendgan.recipes import load_run
 
     output = tmp_path / "grid.png"
     assert cli.main(["sample", str(smoke_run), "--output", str(output)]) == 0
@@ -99,7 +99,7 @@ def test_export_frozen_graph_matches_the_run(smoke_run, tmp_path, capsys):
     import numpy as np
 
     from ascendgan import export
-    from ascendgan.training.recipes import load_run
+    from ascendgan.recipes import load_run
 
     path = tmp_path / "g.pb"
     assert cli.main(["export", str(smoke_run), "--output", str(path), "--batch-size", "2"]) == 0

@@ -148,4 +148,4 @@ def test_gan_compile_uses_it_by_default():
     gan.compile()
     assert type(gan.generator_optimizer) is FusedAdam
     assert type(gan.discriminator_optimizer) is FusedAdam
-    assert float(gan.generator_optimizer.beta_1) == gan.preset["beta_1"]
+    assert float(gan.generator_optimizer.beta_1) == 0.5  # the DCGAN preset's

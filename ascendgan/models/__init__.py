@@ -24,6 +24,7 @@ from ascendgan.models.classifiers import (
 )
 from ascendgan.models.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_presets
 from ascendgan.models.pix2pix import PatchGANDiscriminator, Pix2Pix, UNetGenerator, pix2pix_presets
+from ascendgan.optimizers import AdamSettings
 from ascendgan.training.gan import GAN
 
 
@@ -55,7 +56,9 @@ def biggan(preset="cifar10", *, seed=None, **overrides):
         ema_start=row["ema_start"],
         generator_orthogonal=row["orthogonal_regularization"],
         seed=seed,
-        preset=dict(row, family="biggan", name=preset),
+        default_loss=row["loss"],
+        default_optimizers=AdamSettings(row["generator_learning_rate"], row["discriminator_learning_rate"],
+                                        row["beta_1"], row["beta_2"]),
         name=f"biggan_{preset}",
     )
 
@@ -82,7 +85,8 @@ def dcgan(preset="mnist", *, seed=None, **overrides):
         latent_distribution=row["latent_distribution"],
         reuse_fakes=row["reuse_fakes"],
         seed=seed,
-        preset=dict(row, family="dcgan", name=preset),
+        default_loss=row["loss"],
+        default_optimizers=AdamSettings(row["learning_rate"], row["learning_rate"], row["beta_1"], row["beta_2"]),
         name=f"dcgan_{preset}",
     )
     gan.build_models((row["image_size"], row["image_size"], row["channels"]))
@@ -113,7 +117,8 @@ def pix2pix(preset="facades", *, seed=None, test_mode="train", **overrides):
         test_mode=test_mode,
         reuse_fakes=row["reuse_fakes"],
         seed=seed,
-        preset=dict(row, family="pix2pix", name=preset),
+        default_loss=row["loss"],
+        default_optimizers=AdamSettings(row["learning_rate"], row["learning_rate"], row["beta_1"], row["beta_2"]),
         name=f"pix2pix_{preset}",
     )
     gan.build_models((row["image_size"], row["image_size"], row["output_channels"]))

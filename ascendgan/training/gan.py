@@ -7,46 +7,10 @@ import tensorflow as tf
 
 from ascendgan import compat, regularizers
 from ascendgan import losses as losses_lib
-from ascendgan.optimizers import FusedAdam
+from ascendgan.optimizers import AdamSettings
+from ascendgan.latents import LATENT_DISTRIBUTIONS, batch_seeds, latent_prior
 
 keras = compat.keras
-
-#: Latent priors by name; each maps to a tensorflow-probability distribution.
-LATENT_DISTRIBUTIONS = ("normal", "normal01", "uniform_signed", "uniform_unsigned")
-
-
-def _tfd():
-    import tensorflow_probability as tfp  # imported on first use: it is slow to import
-
-    return tfp.distributions
-
-
-def latent_prior(name: str, truncation: float | None = None):
-    """The tensorflow-probability distribution of one latent component.
-
-    Args:
-        name: ``"normal"`` (= ``"normal01"``, N(0, 1)), ``"uniform_signed"`` (U[-1, 1)) or
-            ``"uniform_unsigned"`` (U[0, 1)).
-        truncation: if given, a threshold ``t > 0``: the normal prior becomes a normal
-            truncated to ``[-t, t]`` (BigGAN's truncation trick) and uniform priors are
-            restricted to ``[-t, t]``, so every component satisfies ``|z| <= t``.
-    """
-    if name not in LATENT_DISTRIBUTIONS:
-        raise ValueError(
-            f"`latent_distribution` must be one of {LATENT_DISTRIBUTIONS}. Received: {name!r}"
-        )
-    if truncation is not None and not truncation > 0:
-        raise ValueError(f"`truncation` must be > 0 or None. Received: truncation={truncation!r}")
-    tfd = _tfd()
-    if name in ("normal", "normal01"):
-        if truncation is None:
-            return tfd.Normal(loc=0.0, scale=1.0)
-        return tfd.TruncatedNormal(loc=0.0, scale=1.0, low=-float(truncation), high=float(truncation))
-    low, high = (-1.0, 1.0) if name == "uniform_signed" else (0.0, 1.0)
-    if truncation is not None:
-        low, high = max(low, -float(truncation)), min(high, float(truncation))
-    return tfd.Uniform(low=low, high=high)
-
 
 def _split_batch(data):
     """``images`` | ``(images,)`` | ``(images, condition)`` -> ``(images, condition)``."""
@@ -114,7 +78,11 @@ class GAN(keras.Model):
             ``discriminator_steps=1``. Default False (fresh latents for the generator step).
         seed: seed of the model's latent random-number generator (its state is checkpointed,
             so a resumed run draws the same latents as an uninterrupted one).
-        preset: the preset row a factory used (optional); supplies ``compile()``'s defaults.
+        default_loss: the loss ``compile()`` uses when it is given none (a factory passes
+            its preset's; default ``"hinge"``).
+        default_optimizers: an :class:`~ascendgan.optimizers.AdamSettings` from which
+            ``compile()`` builds the optimizers it is not given (a factory passes its
+            preset's; default Adam 2e-4, β = (0.5, 0.999) for both networks).
 
     Example:
 
@@ -148,10 +116,21 @@ class GAN(keras.Model):
         diff_augment=None,
         reuse_fakes=False,
         seed=None,
-        preset=None,
+        default_loss="hinge",
+        default_optimizers=None,
         **kwargs,
     ):
+        preset = kwargs.pop("preset", None)  # configs saved before AdamSettings existed
         super().__init__(**kwargs)
+        if preset:
+            default_loss, default_optimizers = _defaults_of_row(preset)
+        if isinstance(default_optimizers, dict):
+            default_optimizers = AdamSettings(**default_optimizers)
+        if default_optimizers is not None and not isinstance(default_optimizers, AdamSettings):
+            raise ValueError(
+                "`default_optimizers` must be an ascendgan.optimizers.AdamSettings or None. "
+                f"Received: default_optimizers={default_optimizers!r}"
+            )
         if not isinstance(reuse_fakes, bool):
             raise TypeError(f"`reuse_fakes` must be True or False. Received: reuse_fakes={reuse_fakes!r}")
         if reuse_fakes and discriminator_steps != 1:
@@ -197,9 +176,9 @@ class GAN(keras.Model):
         self.diff_augment = diff_augment
         self.reuse_fakes = reuse_fakes
         self.seed = seed
-        #: The preset row a factory built this model from (data set, documented training
-        #: setup); ``compile()`` takes its optimizers and loss from it by default.
-        self.preset = dict(preset) if preset else None
+        #: What ``compile()`` uses when it is given no loss / optimizers.
+        self.default_loss = default_loss
+        self.default_optimizers = default_optimizers or AdamSettings()
         self.seed_generator = (
             tf.random.Generator.from_seed(seed) if seed is not None else tf.random.Generator.from_non_deterministic_state()
         )
@@ -244,14 +223,13 @@ class GAN(keras.Model):
         Args:
             generator_optimizer: a Keras optimizer for the generator. Default: Adam
                 (``ascendgan.optimizers.FusedAdam``: Keras's Adam on one fused kernel per
-                variable) with the preset's learning rate and betas (without a preset:
-                2e-4, β = (0.5, 0.999)).
+                variable) built from the GAN's ``default_optimizers``.
             discriminator_optimizer: a Keras optimizer for the discriminator (same default).
                 Different learning rates give the two-time-scale update rule (TTUR).
             loss: a loss family name (``"hinge"``, ``"non_saturating"``, ``"minimax"``,
                 ``"least_squares"``, ``"wasserstein"``), a ``losses.GANLoss`` or a
                 ``(generator_loss, discriminator_loss)`` pair; see ``ascendgan.losses.get``.
-                Default: the preset's loss, else ``"hinge"``.
+                Default: the GAN's ``default_loss``.
             strategy: an ``ascendgan.strategy.Strategy``; by default the one whose
                 ``scope()`` is active, if any. It wraps both optimizers
                 (``Strategy.wrap_optimizer``: loss scaling, the NPU's all-reduce).
@@ -274,18 +252,10 @@ class GAN(keras.Model):
         kwargs.pop("optimizer", None)
         super().compile(**kwargs)
 
-        preset = self.preset or {}
-
-        def default(which):
-            rate = preset.get(f"{which}_learning_rate", preset.get("learning_rate", 2e-4))
-            return FusedAdam(
-                learning_rate=rate, beta_1=preset.get("beta_1", 0.5), beta_2=preset.get("beta_2", 0.999)
-            )
-
-        generator_optimizer = generator_optimizer or default("generator")
-        discriminator_optimizer = discriminator_optimizer or default("discriminator")
+        generator_optimizer = generator_optimizer or self.default_optimizers.generator()
+        discriminator_optimizer = discriminator_optimizer or self.default_optimizers.discriminator()
         if loss is None:
-            loss = preset.get("loss", "hinge")
+            loss = self.default_loss
         generator_optimizer = strategy_lib.prepare_optimizer(generator_optimizer, strategy, loss_scale)
         discriminator_optimizer = strategy_lib.prepare_optimizer(
             discriminator_optimizer, strategy, loss_scale)
@@ -649,18 +619,27 @@ class GAN(keras.Model):
         if self.num_classes is not None and labels is None:
             labels = rng.integers(0, self.num_classes, size=n)
         labels = self._check_labels(labels, n)
-        model = self.ema_generator if (use_ema and self.ema_generator is not None) else self.generator
-        base = rng.integers(0, 2**31 - 1, size=2) if seed is not None else None
+        model = self.sampling_generator(use_ema)
+        if seed is not None:
+            chunks = batch_seeds(seed, n, batch_size)
+        else:
+            chunks = [(start, min(batch_size, n - start), None) for start in range(0, n, batch_size)]
         images = []
-        for start in range(0, n, batch_size):
-            count = min(batch_size, n - start)
-            stateless = None if base is None else tf.constant([base[0], (base[1] + start) % (2**31 - 1)], tf.int32)
+        for start, count, stateless in chunks:
             z = self.sample_latents(count, seed=stateless, truncation=truncation)
             inputs = z
             if labels is not None:
                 inputs = [z, labels[start:start + count]]
             images.append(np.asarray(tf.cast(model(inputs, training=training), tf.float32)))
         return np.concatenate(images, axis=0)
+
+    def sampling_generator(self, use_ema=True):
+        """The generator that samples: the moving average when ``use_ema`` and the GAN keeps
+        one, else the raw generator (the one decision every sampler, exporter and metric
+        makes)."""
+        if use_ema and self.ema_generator is not None:
+            return self.ema_generator
+        return self.generator
 
     def recompute_generator_statistics(self, num_batches=16, batch_size=64, use_ema=True):
         """BigGAN's "standing statistics": re-estimates the generator's batch-norm moving
@@ -669,7 +648,7 @@ class GAN(keras.Model):
         Useful for the averaged generator, whose weights never produced the statistics it
         copied from the raw generator.
         """
-        model = self.ema_generator if (use_ema and self.ema_generator is not None) else self.generator
+        model = self.sampling_generator(use_ema)
         norms = [layer for layer in _all_layers(model) if hasattr(layer, "moving_mean") and hasattr(layer, "momentum")]
         saved = [layer.momentum for layer in norms]
         try:
@@ -725,7 +704,8 @@ class GAN(keras.Model):
             diff_augment=self._diff_augment,
             reuse_fakes=self.reuse_fakes,
             seed=self.seed,
-            preset=self.preset,
+            default_loss=self.default_loss if isinstance(self.default_loss, str) else "hinge",
+            default_optimizers=self.default_optimizers.get_config(),
         )
         return config
 
@@ -752,3 +732,14 @@ def _all_layers(model):
             elif isinstance(value, (list, tuple)):
                 stack.extend(v for v in value if isinstance(v, keras.layers.Layer))
     return out
+
+
+def _defaults_of_row(row):
+    """``(loss, AdamSettings)`` of a flat preset row (GAN configs saved by version 0.1)."""
+    rate = row.get("learning_rate", 2e-4)
+    settings = AdamSettings(
+        generator_learning_rate=row.get("generator_learning_rate", rate),
+        discriminator_learning_rate=row.get("discriminator_learning_rate", rate),
+        beta_1=row.get("beta_1", 0.5), beta_2=row.get("beta_2", 0.999),
+    )
+    return row.get("loss", "hinge"), settings

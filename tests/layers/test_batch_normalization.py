@@ -102,17 +102,16 @@ def test_factories_take_synchronized_batch_norm(factory, preset, small):
     from ascendgan import models
 
     gan = getattr(models, factory)(preset, synchronized_batch_norm=True, **small)
-    assert gan.preset["synchronized_batch_norm"] is True
     assert gan.generator.get_config()["synchronized_batch_norm"] is True
     restored = type(gan.generator).from_config(gan.generator.get_config())
     assert restored.synchronized_batch_norm is True
-    assert getattr(models, factory)(preset, **small).preset["synchronized_batch_norm"] is False
+    assert getattr(models, factory)(preset, **small).generator.get_config()["synchronized_batch_norm"] is False
     with pytest.raises(TypeError, match="`synchronized_batch_norm` must be True or False. Received"):
         type(gan.generator)(synchronized_batch_norm="yes")
 
 
 def test_training_on_several_replicas_synchronizes_batch_norm_unless_told_otherwise():
-    from ascendgan.training.recipes import replica_overrides
+    from ascendgan.recipes import replica_overrides
 
     assert replica_overrides({"base_filters": 4}, 1) == {"base_filters": 4}
     assert replica_overrides({"base_filters": 4}, 2) == {"base_filters": 4, "synchronized_batch_norm": True}

@@ -142,7 +142,7 @@ def load_run(run_dir, checkpoint=None):
         ``(gan, checkpoint_path)``.
     """
     from ascendgan.strategy import resolve_precision
-    from ascendgan.training.callbacks import restore_latest
+    from ascendgan.training.checkpoints import restore_latest
 
     run = read_run(run_dir)
     # the networks compute in the precision they were trained in, so samples match the run's
@@ -232,7 +232,8 @@ def train_gan(family, preset=None, data=None, out=None, *, epochs=None, steps=No
     Returns:
         A dict: run directory, final step, last logs, sample-grid paths.
     """
-    from ascendgan.training.callbacks import GANCheckpoint, SampleGrid, Throughput, restore_latest
+    from ascendgan.training.callbacks import SampleGrid, Throughput
+    from ascendgan.training.checkpoints import GANCheckpoint, restore_latest
 
     if family not in FAMILIES:
         raise ValueError(f"`family` must be one of {FAMILIES}. Received: family={family!r}")

@@ -54,7 +54,7 @@ def _positive_int(text):
 
 def add_train_arguments(parser, family=None):
     """The ``train`` options (shared by ``ascendgan train`` and the example scripts)."""
-    from ascendgan.training.recipes import DEFAULT_PRESETS, FAMILIES
+    from ascendgan.recipes import DEFAULT_PRESETS, FAMILIES
 
     if family is None:
         parser.add_argument("family", choices=FAMILIES, help="model family")
@@ -98,7 +98,7 @@ def add_train_arguments(parser, family=None):
 
 def _train(args) -> int:
     from ascendgan.strategy import strategy_from_arguments
-    from ascendgan.training.recipes import train_gan
+    from ascendgan.recipes import train_gan
 
     result = train_gan(
         args.family, preset=args.preset, data=args.data, out=args.out, epochs=args.epochs,
@@ -126,7 +126,7 @@ def _add_run_arguments(parser):
 
 def _sample(args) -> int:
     from ascendgan import sampling
-    from ascendgan.training.recipes import load_run
+    from ascendgan.recipes import load_run
 
     gan, checkpoint = load_run(args.run_dir, args.checkpoint)
     use_ema = not args.raw
@@ -157,7 +157,7 @@ def _sample(args) -> int:
 
 def _export(args) -> int:
     from ascendgan import export
-    from ascendgan.training.recipes import load_run
+    from ascendgan.recipes import load_run
 
     gan, checkpoint = load_run(args.run_dir, args.checkpoint)
     path = export.export(gan, args.output, format=args.format, batch_size=args.batch_size,
@@ -170,7 +170,7 @@ def _export(args) -> int:
 
 def _evaluate(args) -> int:
     from ascendgan import compat, metrics
-    from ascendgan.training.recipes import build_dataset, load_run, read_run
+    from ascendgan.recipes import build_dataset, load_run, read_run
 
     gan, checkpoint = load_run(args.run_dir, args.checkpoint)
     run = read_run(args.run_dir)
