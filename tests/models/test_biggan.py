@@ -5,6 +5,7 @@ import pytest
 
 import ascendgan
 from ascendgan.models import BigGANDiscriminator, BigGANGenerator
+from ascendgan.models import get_family
 from ascendgan.models.biggan import biggan_presets
 
 
@@ -13,10 +14,10 @@ def count(model):
 
 
 def small(image_size=32, **kwargs):
-    return biggan_presets.get_preset(
+    return get_family("biggan").preset(
         {32: "cifar10", 64: "imagenet64", 128: "imagenet128"}[image_size],
-        base_channels=8, latent_dim=24 if image_size != 64 else 20, num_classes=5, shared_embedding_dim=8,
-        **kwargs,
+        dict(base_channels=8, latent_dim=24 if image_size != 64 else 20, num_classes=5, shared_embedding_dim=8,
+             **kwargs),
     )
 
 
@@ -24,7 +25,7 @@ def small(image_size=32, **kwargs):
 def test_generator_images_in_range_and_class_dependent(image_size):
     row = small(image_size)
     g = BigGANGenerator(**biggan_presets.generator_kwargs(row))
-    z = np.random.default_rng(0).standard_normal((2, row["latent_dim"])).astype("float32")
+    z = np.random.default_rng(0).standard_normal((2, row.network["latent_dim"])).astype("float32")
     a = np.asarray(g([z, np.array([0, 1])], training=False))
     b = np.asarray(g([z, np.array([3, 4])], training=False))
     assert a.shape == (2, image_size, image_size, 3)
@@ -47,7 +48,7 @@ def test_hierarchical_latent_reaches_every_block():
     assert np.abs(np.asarray(g([z, labels])) - np.asarray(g([z2, labels]))).max() > 1e-5
 
 
-def _expected_generator_params(row):
+def _expected_generator_params(row):  # row: a preset's network section
     """Parameter count of BigGANGenerator from the architecture, written independently."""
     ch, mults = row["base_channels"], row["generator_multipliers"]
     blocks = len(mults) - 1
@@ -108,24 +109,26 @@ def fast_orthogonal(monkeypatch):
 
 @pytest.mark.parametrize("preset", ["cifar10", "imagenet64", "imagenet128"])
 def test_documented_presets_build_with_the_architecture_parameter_counts(preset, fast_orthogonal):
-    row = biggan_presets.get_preset(preset)
+    row = get_family("biggan").preset(preset)
     g = BigGANGenerator(**biggan_presets.generator_kwargs(row))
     g.build()
     d = BigGANDiscriminator(**biggan_presets.discriminator_kwargs(row))
     d.build()
-    assert count(g) == _expected_generator_params(row)
-    assert count(d) == _expected_discriminator_params(row)
+    assert count(g) == _expected_generator_params(row.network)
+    assert count(d) == _expected_discriminator_params(row.network)
     if preset == "imagenet128":  # the BigGAN paper's 128x128 model: G 70.4M, D 88.0M parameters
         assert round(count(g) / 1e6, 1) == 70.4 and round(count(d) / 1e6, 1) == 88.0
 
 
 def test_cifar10_preset_is_the_documented_configuration():
-    row = biggan_presets.get_preset("cifar10")
-    assert (row["base_channels"], row["latent_dim"], row["shared_embedding_dim"]) == (96, 120, 128)
-    assert (row["discriminator_steps"], row["batch_size"], row["num_classes"]) == (2, 64, 10)
-    assert (row["generator_learning_rate"], row["discriminator_learning_rate"]) == (1e-4, 4e-4)
-    assert (row["beta_1"], row["beta_2"], row["orthogonal_regularization"]) == (0.0, 0.9, 1e-4)
-    assert (row["loss"], row["truncation"]) == ("hinge", 2.0)
+    preset = get_family("biggan").preset("cifar10")
+    network, gan, optimizer = preset.network, preset.gan, preset.optimizer
+    assert (network["base_channels"], network["latent_dim"], network["shared_embedding_dim"]) == (96, 120, 128)
+    assert (gan["discriminator_steps"], preset.schedule.batch_size, gan["num_classes"]) == (2, 64, 10)
+    assert (optimizer.generator_learning_rate, optimizer.discriminator_learning_rate) == (1e-4, 4e-4)
+    assert (optimizer.beta_1, optimizer.beta_2, gan["orthogonal_regularization"]) == (0.0, 0.9, 1e-4)
+    assert (gan["loss"], preset.schedule.truncation) == ("hinge", 2.0)
+    assert preset.schedule.steps == 100_000 and preset.data.kind == "cifar10"
 
 
 def test_factory_unknown_preset_and_key_list_valid_ones():

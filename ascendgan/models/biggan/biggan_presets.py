@@ -1,8 +1,9 @@
 """BigGAN presets: one row per resolution / data set (data, not subclasses).
 
-Each row is a plain dict: network sizes (constructor arguments of
-:class:`~ascendgan.models.biggan.BigGANGenerator` and
-:class:`~ascendgan.models.biggan.BigGANDiscriminator`) and the documented training run.
+Each preset is an :class:`~ascendgan.models.presets.Preset`: network sizes (constructor
+arguments of :class:`~ascendgan.models.biggan.BigGANGenerator` and
+:class:`~ascendgan.models.biggan.BigGANDiscriminator`) and the documented training run in
+separate sections.
 
 ``cifar10`` is the documented BigGAN CIFAR-10 configuration: batch 64, G lr 1e-4, D lr 4e-4,
 Adam β = (0, 0.9), 2 D steps per G step, hinge loss, spectral norm in G and D,
@@ -13,8 +14,8 @@ follow the BigGAN paper's architecture tables (arXiv:1809.11096, appendix B).
 
 Example:
 
->>> from ascendgan.models.biggan.biggan_presets import get_preset
->>> get_preset("cifar10")["base_channels"]
+>>> from ascendgan.models.biggan.biggan_presets import BIGGAN_PRESETS
+>>> BIGGAN_PRESETS["cifar10"].network["base_channels"]
 96
 """
 
@@ -22,38 +23,20 @@ from __future__ import annotations
 
 import copy
 
-from ascendgan.models._factory import apply_overrides
+from ascendgan.models.presets import DataSpec, Preset, Schedule
+from ascendgan.optimizers import AdamSettings
 
-#: Keys of a row that are BigGANGenerator constructor arguments.
+#: Keys of the network section that are BigGANGenerator constructor arguments.
 GENERATOR_KEYS = (
     "image_size", "base_channels", "latent_dim", "num_classes", "shared_embedding_dim",
     "generator_multipliers", "attention_resolutions", "hierarchical_latent", "channels",
     "synchronized_batch_norm",
 )
-#: Keys of a row that are BigGANDiscriminator constructor arguments.
+#: Keys of the network section that are BigGANDiscriminator constructor arguments.
 DISCRIMINATOR_KEYS = (
     "image_size", "base_channels", "num_classes", "discriminator_multipliers",
     "discriminator_downsample", "attention_resolutions", "channels",
 )
-
-_TRAINING = {
-    "batch_size": 64,
-    "generator_learning_rate": 1e-4,
-    "discriminator_learning_rate": 4e-4,
-    "beta_1": 0.0,
-    "beta_2": 0.9,
-    "discriminator_steps": 2,
-    "loss": "hinge",
-    "orthogonal_regularization": 1e-4,
-    "truncation": 2.0,
-    "ema_decay": 0.9999,
-    "ema_start": 1000,
-    "latent_distribution": "normal",
-    "steps": 100_000,
-    # Batch statistics over all replicas under tf.distribute (train_gan turns it on when
-    # training on more than one device unless it is set explicitly).
-    "synchronized_batch_norm": False,
-}
 
 _ARCHITECTURES = {
     # image_size: generator multipliers (first = the 4x4 map of the linear layer, then one
@@ -85,55 +68,80 @@ def architecture(image_size):
     return copy.deepcopy(_ARCHITECTURES[image_size])
 
 
-def _row(image_size, **values):
-    row = {"image_size": image_size, **architecture(image_size), **_TRAINING}
-    row.update(values)
-    return row
+def _preset(name, image_size, dataset, kind, base_channels, num_classes, attention, batch_size=64,
+            epochs=None, steps=100_000, sample_every=500):
+    network = {
+        "image_size": image_size,
+        **architecture(image_size),
+        "base_channels": base_channels,
+        "latent_dim": 120,
+        "num_classes": num_classes,
+        "shared_embedding_dim": 128,
+        "attention_resolutions": attention,
+        "hierarchical_latent": True,
+        "channels": 3,
+        # Batch statistics over all replicas under tf.distribute (the runs turn it on when
+        # training on more than one device unless it is set explicitly).
+        "synchronized_batch_norm": False,
+    }
+    gan = {
+        "latent_dim": 120,
+        "num_classes": num_classes,
+        "latent_distribution": "normal",
+        "discriminator_steps": 2,
+        "ema_decay": 0.9999,
+        "ema_start": 1000,
+        "orthogonal_regularization": 1e-4,
+        "loss": "hinge",
+    }
+    return Preset(
+        family="biggan", title="BigGAN", name=name, network=network, gan=gan,
+        optimizer=AdamSettings(1e-4, 4e-4, beta_1=0.0, beta_2=0.9),
+        data=DataSpec(dataset=dataset, kind=kind, image_size=image_size, channels=3),
+        schedule=Schedule(batch_size=batch_size, epochs=epochs, steps=None if epochs else steps,
+                          sample_every=sample_every, truncation=2.0),
+        smoke={"base_channels": 8, "shared_embedding_dim": 8, "latent_dim": 20},
+    )
 
 
 BIGGAN_PRESETS = {
-    "cifar10": _row(
-        32, dataset="cifar10", base_channels=96, latent_dim=120, num_classes=10,
-        shared_embedding_dim=128, attention_resolutions=(16,), hierarchical_latent=True, channels=3,
-    ),
-    "imagenet64": _row(
-        64, dataset="imagenet", base_channels=64, latent_dim=120, num_classes=1000,
-        shared_embedding_dim=128, attention_resolutions=(32,), hierarchical_latent=True, channels=3,
-        batch_size=256,
-    ),
-    "imagenet128": _row(
-        128, dataset="imagenet", base_channels=96, latent_dim=120, num_classes=1000,
-        shared_embedding_dim=128, attention_resolutions=(64,), hierarchical_latent=True, channels=3,
-        batch_size=256,
-    ),
+    "cifar10": _preset("cifar10", 32, "cifar10", "cifar10", 96, 10, (16,)),
+    "imagenet64": _preset("imagenet64", 64, "imagenet", "image_folder", 64, 1000, (32,),
+                          batch_size=256),
+    "imagenet128": _preset("imagenet128", 128, "imagenet", "image_folder", 96, 1000, (64,),
+                           batch_size=256),
     # The documented image-folder run: the 64x64 network on unlabelled photos (cats).
-    "cats64": _row(
-        64, dataset="image_folder", base_channels=32, latent_dim=120, num_classes=None,
-        shared_embedding_dim=128, attention_resolutions=(32,), hierarchical_latent=True, channels=3,
-        batch_size=32, sample_every=500, epochs=10,
-    ),
+    "cats64": _preset("cats64", 64, "image_folder", "image_folder", 32, None, (32,),
+                      batch_size=32, epochs=10),
 }
 
 
-def get_preset(name, **overrides):
-    """A copy of a preset row with ``overrides`` applied.
-
-    Raises:
-        ValueError: for an unknown preset or override key, listing the valid ones.
-    """
-    row = apply_overrides("BigGAN", BIGGAN_PRESETS, name, overrides)
-    if "image_size" in overrides and overrides["image_size"] != BIGGAN_PRESETS[name]["image_size"]:
-        # a new resolution brings the paper's multipliers unless they are overridden too
+def resolve(preset, overrides):
+    """``preset`` with flat ``overrides``; a new ``image_size`` brings the paper's channel
+    multipliers for that resolution unless they are overridden too."""
+    overrides = dict(overrides)
+    if "image_size" in overrides and overrides["image_size"] != preset.network["image_size"]:
         for key, value in architecture(overrides["image_size"]).items():
-            row[key] = overrides.get(key, value)
-    return row
+            overrides.setdefault(key, value)
+    return preset.with_overrides(overrides)
 
 
-def generator_kwargs(row):
-    """The row's BigGANGenerator arguments."""
-    return {key: row[key] for key in GENERATOR_KEYS}
+def generator_kwargs(preset):
+    """The preset's BigGANGenerator arguments."""
+    return {key: preset.network[key] for key in GENERATOR_KEYS}
 
 
-def discriminator_kwargs(row):
-    """The row's BigGANDiscriminator arguments."""
-    return {key: row[key] for key in DISCRIMINATOR_KEYS}
+def discriminator_kwargs(preset):
+    """The preset's BigGANDiscriminator arguments."""
+    return {key: preset.network[key] for key in DISCRIMINATOR_KEYS}
+
+
+__all__ = [
+    "BIGGAN_PRESETS",
+    "DISCRIMINATOR_KEYS",
+    "GENERATOR_KEYS",
+    "architecture",
+    "discriminator_kwargs",
+    "generator_kwargs",
+    "resolve",
+]
