@@ -106,8 +106,10 @@ class SpectralNormMixin:
             sigma = tf.cond(tf.cast(training, tf.bool), advance, hold)
         return weight / sigma
 
-    def _sn_sigma_estimate(self):
-        """The current σ estimate read off the stored ``u`` (float32 scalar tensor)."""
+    def sigma_estimate(self):
+        """The current estimate of the kernel's largest singular value σ, read off the stored
+        power-iteration vector ``u`` (a float32 scalar tensor); the layer divides its kernel
+        by it."""
         weight = tf.cast(compat.full_precision(self._sn_variable()), tf.float32)
         u = tf.cast(compat.full_precision(self.u), tf.float32)
         return spectral_norm(self._sn_matrix(weight), u, 0, self.epsilon)[0]

@@ -1,16 +1,40 @@
-"""The application layer: the documented runs, run directories and trainers (work in progress)."""
+"""The application layer: the documented runs, their run directories and trainers.
 
+This is the only code that brings models, data, strategy and training together; the library
+(``ascendgan.layers`` ... ``ascendgan.strategy``) never imports it. The ``ascendgan`` command
+and the scripts in ``examples/`` both call these functions:
+
+>>> from ascendgan.recipes import DataSource, GANRun, train_gan          # doctest: +SKIP
+>>> train_gan(GANRun("dcgan", data=DataSource("/data/mnist"), epochs=5))  # doctest: +SKIP
+"""
+
+from ascendgan.recipes.datasets import PAIR_LAYOUTS, DataSource, preset_dataset
+from ascendgan.recipes.run_dir import RunDirectory, read_run
 from ascendgan.recipes.runs import (
-    DEFAULT_PRESETS,
-    FAMILIES,
-    SMOKE_OVERRIDES,
-    build_dataset,
-    build_gan,
+    GANRun,
+    StopAtStep,
+    TrainingPlan,
     load_run,
-    read_run,
+    plan_training,
     replica_overrides,
+    run_callbacks,
+    run_preset,
     train_gan,
 )
 
-__all__ = ["DEFAULT_PRESETS", "FAMILIES", "SMOKE_OVERRIDES", "build_dataset", "build_gan", "load_run", "read_run",
-           "replica_overrides", "train_gan"]
+__all__ = [
+    "PAIR_LAYOUTS",
+    "DataSource",
+    "GANRun",
+    "RunDirectory",
+    "StopAtStep",
+    "TrainingPlan",
+    "load_run",
+    "plan_training",
+    "preset_dataset",
+    "read_run",
+    "replica_overrides",
+    "run_callbacks",
+    "run_preset",
+    "train_gan",
+]

@@ -44,7 +44,7 @@ def test_normalized_weight_has_unit_spectral_norm(name, rng):
     for _ in range(60):
         layer(x, training=True)
     raw = _raw_matrix(layer)
-    sigma_hat = float(layer._sn_sigma_estimate())
+    sigma_hat = float(layer.sigma_estimate())
     np.testing.assert_allclose(sigma_hat, _largest_singular_value(raw), rtol=1e-4)
     np.testing.assert_allclose(_largest_singular_value(raw / sigma_hat), 1.0, rtol=1e-4)
 
@@ -130,7 +130,7 @@ def test_sigma_computed_in_float32_under_mixed_precision(rng):
     assert layer.kernel.dtype == tf.float32 and layer.u.dtype == tf.float32
     raw = _raw_matrix(layer)
     # A σ estimated from bfloat16 weights would be off by ~1e-2; float32 matches to 1e-4.
-    np.testing.assert_allclose(float(layer._sn_sigma_estimate()), _largest_singular_value(raw), rtol=1e-4)
+    np.testing.assert_allclose(float(layer.sigma_estimate()), _largest_singular_value(raw), rtol=1e-4)
 
 
 def test_power_iterations_speed_up_convergence(rng):
@@ -142,7 +142,7 @@ def test_power_iterations_speed_up_convergence(rng):
         layer.build((None, 30))
         layer.kernel.assign(matrix)
         layer(np.ones((1, 30), "float32"), training=True)
-        errors.append(abs(float(layer._sn_sigma_estimate()) - true_sigma))
+        errors.append(abs(float(layer.sigma_estimate()) - true_sigma))
     assert errors[1] < errors[0]
     assert errors[1] < 1e-3 * true_sigma
 

@@ -1,0 +1,111 @@
+"""The data set of a preset: the loader its ``data`` section names, with the run's options."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tensorflow as tf
+
+from ascendgan import data as data_lib
+from ascendgan.validation import check_bool, check_choice, check_int
+
+#: Pix2Pix data layouts: side-by-side ``A|B`` files, or edges computed from photos.
+PAIR_LAYOUTS = ("ab", "edges")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSource:
+    """Where a run's images come from and how they are read.
+
+    Args:
+        path: MNIST IDX folder, CIFAR-10 batches or class folders, an image folder, a folder
+            of A|B pairs or of photos (``pairs="edges"``). ``None`` uses the MNIST test split
+            shipped with ascendgan for MNIST presets.
+        pairs: paired presets only: ``"ab"`` (side-by-side A|B files) or ``"edges"`` (edges
+            computed from a folder of photos, edges -> photo).
+        skip_corrupt: skip unreadable images with a warning instead of failing.
+        limit: use only the first ``limit`` examples (before shuffling).
+        cache: copy a remote ``path`` to this local folder first (skipping files already
+            there), as the documented object-storage runs do.
+    """
+
+    path: str | None = None
+    pairs: str = "ab"
+    skip_corrupt: bool = False
+    limit: int | None = None
+    cache: str | None = None
+
+    def __post_init__(self):
+        check_choice("pairs", self.pairs, PAIR_LAYOUTS)
+        check_bool("skip_corrupt", self.skip_corrupt)
+        check_int("limit", self.limit, minimum=1, allow_none=True)
+        if self.path is not None:
+            object.__setattr__(self, "path", str(self.path))
+
+    def localized(self):
+        """This source with ``path`` copied to ``cache`` first (when both are set)."""
+        if self.cache and self.path is not None:
+            return dataclasses.replace(self, path=data_lib.cache_locally(self.path, self.cache),
+                                       cache=None)
+        return self
+
+
+def preset_dataset(preset, source, batch_size, seed=0, repeat=True, shuffle=True,
+                   drop_remainder=None):
+    """The data set a preset trains on: batches of images (and labels for conditional GANs).
+
+    Args:
+        preset: a resolved :class:`~ascendgan.models.Preset` (its ``data`` section picks the
+            loader and sizes; its ``gan`` section's ``num_classes`` whether labels come too).
+        source: a :class:`DataSource`.
+        batch_size: images per batch.
+        seed: shuffling and jitter seed.
+        repeat: an infinite stream (training) or one pass (evaluation).
+        shuffle: shuffle the examples.
+        drop_remainder: drop a last partial batch (default: when ``repeat``).
+    """
+    spec = preset.data
+    if drop_remainder is None:
+        drop_remainder = repeat
+    common = dict(batch_size=batch_size, shuffle=shuffle, seed=seed, repeat=repeat,
+                  drop_remainder=drop_remainder, skip_corrupt=source.skip_corrupt, limit=source.limit)
+    path = source.path
+    if spec.kind == "paired":
+        if path is None:
+            raise ValueError(
+                "Pix2Pix needs `data`: a folder of side-by-side A|B images (`pairs='ab'`) or a "
+                "folder of photos to derive edges -> photo pairs from (`pairs='edges'`). Received: data=None"
+            )
+        jitter = dict(load_size=spec.load_size, crop_size=spec.crop_size, flip=spec.flip)
+        if source.pairs == "ab":
+            return data_lib.paired_images(path, direction=spec.direction, jitter=True, **jitter, **common)
+        return data_lib.edge_pairs(path, jitter=True, **jitter, **common)
+    with_labels = bool(preset.gan.get("num_classes"))
+    if spec.kind == "mnist":
+        common.pop("skip_corrupt")
+        split = "test" if path is None else "train"
+        images = data_lib.mnist(path, split=split, with_labels=with_labels, **common)
+        if spec.image_size != 28:
+            images = images.map(lambda *x: (tf.image.resize(x[0], (spec.image_size,) * 2), *x[1:]))
+        return images
+    if spec.kind == "cifar10" and path is not None and not _is_flat_image_folder(path):
+        common.pop("skip_corrupt")
+        return data_lib.cifar10(path, split="train", with_labels=with_labels, **common)
+    if path is None:
+        raise ValueError(
+            f"The preset {preset.name!r} trains on {spec.dataset!r}: pass `data`, the folder that holds "
+            "it (an image folder works for every image preset). Received: data=None"
+        )
+    return data_lib.image_folder(
+        path, image_size=spec.image_size, center_crop=spec.crop_size, channels=spec.channels,
+        crop_to_aspect_ratio=spec.crop_size is None,  # photos of any shape: centred square, then resize
+        with_labels=with_labels, **common,
+    )
+
+
+def _is_flat_image_folder(path):
+    names = tf.io.gfile.listdir(path)
+    return any(name.lower().endswith((".jpg", ".jpeg", ".png")) for name in names)
+
+
+__all__ = ["DataSource", "PAIR_LAYOUTS", "preset_dataset"]
