@@ -28,13 +28,13 @@ def evaluate(args) -> int:
     source = DataSource(data, pairs=record.get("pairs", "ab"))
     reference = preset_dataset(run_preset(record), source, args.batch_size, seed=args.seed,
                                repeat=False, shuffle=False)
-    samples = (lambda n: gan.generate(n, use_ema=False)) if args.raw else gan
-    result = metrics.evaluate(
-        samples, reference, metrics=args.metrics.split(","), num_samples=args.num_samples,
-        extractor=_extractor(args), batch_size=args.batch_size, seed=args.seed,
+    settings = metrics.EvaluationSettings(
+        metrics=args.metrics.split(","), num_samples=args.num_samples, extractor=_extractor(args),
+        batch_size=args.batch_size, seed=args.seed, use_ema=not args.raw,
         reference_samples=args.reference_samples, reference_name=str(data), reference_split="train",
         cache_dir=args.cache_dir,
     )
+    result = metrics.evaluate(gan, reference, settings)
     for key, value in result.values.items():
         print(f"{key}: {value}")
     print("protocol: " + json.dumps(result.protocol, sort_keys=True, default=str))

@@ -1,52 +1,54 @@
 """GAN evaluation metrics: FID, KID, Inception Score, improved precision / recall.
 
-Three layers:
+Three layers, each usable alone:
 
-- :mod:`~ascendgan.metrics.distances`: the pure maths on feature arrays
-  (:func:`frechet_distance`, :func:`kernel_distance`, :func:`inception_score`,
-  :func:`precision_recall`, ...).
-- :mod:`~ascendgan.metrics.features`: feature extractors (:func:`inception_v3_extractor`,
-  :class:`FeatureExtractor` for any Keras model).
-- :mod:`~ascendgan.metrics.streaming`: :func:`evaluate` a GAN, a callable, a data set or
-  an array batch by batch against cached :func:`reference_statistics`; and the
-  :class:`GANMetrics` training callback (:mod:`~ascendgan.metrics.callbacks`).
+- the maths, pure functions on feature arrays: :mod:`~ascendgan.metrics.distances`
+  (:func:`frechet_distance`, :func:`kernel_distance`, ...), :mod:`~ascendgan.metrics.scores`
+  (:func:`inception_score`) and :mod:`~ascendgan.metrics.manifolds`
+  (:func:`precision_recall`);
+- feature extractors: :mod:`~ascendgan.metrics.features` (:class:`FeatureExtractor` for
+  any Keras model) and :mod:`~ascendgan.metrics.inception_v3`
+  (:func:`inception_v3_extractor`);
+- streaming evaluation: :func:`evaluate` (:mod:`~ascendgan.metrics.evaluation`) draws
+  images from a GAN, a callable, a data set or an array (:mod:`~ascendgan.metrics.sources`),
+  accumulates what each metric needs (:mod:`~ascendgan.metrics.accumulators`) and compares
+  with cached :func:`reference_statistics` (:mod:`~ascendgan.metrics.reference`), under
+  one :class:`EvaluationSettings` (:mod:`~ascendgan.metrics.settings`) that the
+  :class:`GANMetrics` training callback (:mod:`~ascendgan.metrics.callbacks`) shares.
 
 Nothing here downloads or loads Inception weights until an extractor is built.
 """
 
+from ascendgan.metrics.accumulators import (
+    FeatureReservoir,
+    RunningInceptionScore,
+    RunningStatistics,
+)
 from ascendgan.metrics.callbacks import GANMetrics
+from ascendgan.metrics.classification import evaluate_classifier, in_top_k, top_k_accuracy
 from ascendgan.metrics.distances import (
     MeanStd,
-    PrecisionRecall,
     frechet_distance,
     gaussian_statistics,
-    inception_score,
     kernel_distance,
-    knn_radii,
     polynomial_kernel,
     polynomial_mmd2,
-    precision_recall,
 )
-from ascendgan.metrics.features import (
+from ascendgan.metrics.evaluation import EvaluationResult, evaluate
+from ascendgan.metrics.features import FeatureExtractor, Features
+from ascendgan.metrics.inception_v3 import (
     INCEPTION_V3_WEIGHTS,
-    FeatureExtractor,
-    Features,
     imagenet_weights_path,
     inception_v3_extractor,
 )
-from ascendgan.metrics.streaming import (
-    METRICS,
-    EvaluationResult,
-    FeatureReservoir,
-    ReferenceStatistics,
-    RunningInceptionScore,
-    RunningStatistics,
-    evaluate,
-    reference_statistics,
-)
+from ascendgan.metrics.manifolds import PrecisionRecall, knn_radii, precision_recall
+from ascendgan.metrics.reference import ReferenceStatistics, reference_statistics
+from ascendgan.metrics.scores import inception_score
+from ascendgan.metrics.settings import METRICS, EvaluationSettings
 
 __all__ = [
     "EvaluationResult",
+    "EvaluationSettings",
     "FeatureExtractor",
     "FeatureReservoir",
     "Features",
@@ -70,4 +72,7 @@ __all__ = [
     "polynomial_mmd2",
     "precision_recall",
     "reference_statistics",
+    "evaluate_classifier",
+    "in_top_k",
+    "top_k_accuracy",
 ]

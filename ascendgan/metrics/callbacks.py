@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import warnings
@@ -11,19 +10,18 @@ import numpy as np
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.metrics.features import FeatureExtractor, inception_v3_extractor
-from ascendgan.metrics.streaming import (
-    ReferenceStatistics,
-    _metric_names,
-    _reference_statistics,
-    evaluate,
-)
+from ascendgan.files import write_json
+from ascendgan.metrics.evaluation import evaluate
+from ascendgan.metrics.inception_v3 import inception_v3_extractor
+from ascendgan.metrics.reference import resolve_reference
+from ascendgan.metrics.settings import EvaluationSettings
+from ascendgan.training.checkpoints import checkpoint_manager
+from ascendgan.validation import check_int
 
 keras = compat.keras
 
 #: Whether a larger value is better, by value name.
 HIGHER_IS_BETTER = {"fid": False, "kid": False, "is": True, "precision": True, "recall": True}
-_MAIN_VALUE = {"fid": "fid", "kid": "kid", "is": "is", "precision_recall": "precision"}
 _VALUE_VARIABLE = "best_metric_value"
 _NAME_VARIABLE = "best_metric_name"
 
@@ -32,104 +30,78 @@ class GANMetrics(keras.callbacks.Callback):
     """Evaluates a ``GAN`` during ``fit`` and keeps the checkpoint with the best metric.
 
     Every ``every_n_steps`` generator steps, or every ``every_n_epochs`` epochs, it runs
-    :func:`ascendgan.metrics.evaluate` on ``num_samples`` images from ``gan.generate``
-    (the averaged generator when there is one; fixed ``seed``, so successive
-    evaluations see the same latents and training's random state is untouched). The
-    numbers are printed (``verbose``), appended to :attr:`history` and added to the
-    epoch's logs (so ``History``, ``CSVLogger`` and ``TensorBoard`` see them).
+    :func:`ascendgan.metrics.evaluate` with ``settings`` on images from ``gan.generate``
+    (the averaged generator when there is one, unless ``settings.use_ema`` is False;
+    fixed ``settings.seed``, so successive evaluations see the same latents and
+    training's random state is untouched). The numbers are printed (``verbose``),
+    appended to :attr:`history` and added to the epoch's logs (so ``History``,
+    ``CSVLogger`` and ``TensorBoard`` see them).
 
     With ``best_directory`` set, when ``best_metric`` improves, ``gan.checkpoint()``
-    (networks, averaged generator, optimizers, random state) is written there through a
-    ``tf.train.CheckpointManager`` keeping one checkpoint: the data files are complete
-    before the ``checkpoint`` index is replaced atomically. The best value and the
-    metric's name are saved inside the checkpoint, so a resumed run only replaces it
-    with a better one; ``best.json`` next to it holds the numbers and their protocol
-    for people. Restore with ``ascendgan.training.restore_latest(gan, best_directory)``.
+    (networks, averaged generator, optimizers, random state) is written there through
+    :func:`ascendgan.training.checkpoints.checkpoint_manager` keeping one checkpoint: the
+    data files are complete before the ``checkpoint`` index is replaced atomically. The
+    best value and the metric's name are saved inside the checkpoint, so a resumed run
+    only replaces it with a better one; ``best.json`` next to it (written atomically)
+    holds the numbers and their protocol for people. Restore with
+    ``ascendgan.training.restore_latest(gan, best_directory)``.
 
     Reference statistics are computed once, at the beginning of training (or given
-    ready, or loaded from ``cache_dir``), with the same extractor.
+    ready, or loaded from ``settings.cache_dir``), with the same extractor.
 
     Args:
         reference: reference images (a data set, an array, ...),
             :class:`~ascendgan.metrics.ReferenceStatistics` or the path of a saved ``.npz``.
-        metrics: names, as for :func:`ascendgan.metrics.evaluate`.
-        num_samples: generated images per evaluation.
-        extractor: a :class:`~ascendgan.metrics.FeatureExtractor`; default: ImageNet
-            InceptionV3 (built at the beginning of training; missing weights fail then).
+        settings: the :class:`~ascendgan.metrics.EvaluationSettings` of every evaluation
+            (default ``EvaluationSettings()``). Without an extractor, ImageNet InceptionV3
+            is built once, at the beginning of training (missing weights fail then).
         every_n_steps: evaluate every this many generator steps (``None``: off).
         every_n_epochs: evaluate every this many epochs (``None``: off).
-        batch_size: images per generator / extractor call.
-        seed: seed of the evaluation samples.
         best_metric: the value that picks the best checkpoint (``"fid"``, ``"kid"``,
             ``"is"``, ``"precision"``, ``"recall"``); default: the first metric's.
         best_directory: where the best checkpoint goes; ``None`` keeps none.
-        splits, kid_subsets, kid_subset_size, k, max_features, reference_samples,
-        reference_name, reference_split, cache_dir: as for :func:`~ascendgan.metrics.evaluate`.
         verbose: print each evaluation.
 
     Example:
 
-    >>> metrics = GANMetrics(real_images, metrics=["fid", "kid"], num_samples=10_000,
-    ...                      every_n_steps=5000, best_directory="runs/biggan/best",
-    ...                      reference_name="cifar10", reference_split="train",
-    ...                      cache_dir="runs/fid_stats")               # doctest: +SKIP
+    >>> settings = EvaluationSettings(metrics=["fid", "kid"], num_samples=10_000,
+    ...                               reference_name="cifar10", reference_split="train",
+    ...                               cache_dir="runs/fid_stats")
+    >>> metrics = GANMetrics(real_images, settings, every_n_steps=5000,
+    ...                      best_directory="runs/biggan/best")      # doctest: +SKIP
     >>> gan.fit(dataset, epochs=100, callbacks=[metrics])             # doctest: +SKIP
     """
 
     def __init__(
         self,
         reference,
-        metrics=("fid",),
-        num_samples=10_000,
-        extractor=None,
+        settings=None,
         every_n_steps=None,
         every_n_epochs=1,
-        batch_size=50,
-        seed=0,
         best_metric=None,
         best_directory=None,
-        splits=10,
-        kid_subsets=100,
-        kid_subset_size=1000,
-        k=3,
-        max_features=10_000,
-        reference_samples=None,
-        reference_name=None,
-        reference_split=None,
-        cache_dir=None,
         verbose=1,
     ):
         super().__init__()
-        self.metric_names = _metric_names(metrics)
-        for name, value in (("every_n_steps", every_n_steps), ("every_n_epochs", every_n_epochs)):
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"`{name}` must be a positive integer or None. Received: {value!r}")
+        if settings is None:
+            settings = EvaluationSettings()
+        if not isinstance(settings, EvaluationSettings):
+            raise TypeError(f"`settings` must be an EvaluationSettings. Received: {type(settings).__name__}")
+        self.every_n_steps = check_int("every_n_steps", every_n_steps, minimum=1, allow_none=True)
+        self.every_n_epochs = check_int("every_n_epochs", every_n_epochs, minimum=1, allow_none=True)
         if every_n_steps is None and every_n_epochs is None:
             raise ValueError("Set `every_n_steps` or `every_n_epochs`; both are None.")
-        if extractor is not None and not isinstance(extractor, FeatureExtractor):
-            raise TypeError(f"`extractor` must be a FeatureExtractor. Received: {type(extractor).__name__}")
-        produced = []
-        for name in self.metric_names:
-            produced += ["precision", "recall"] if name == "precision_recall" else [name]
-        best_metric = best_metric or _MAIN_VALUE[self.metric_names[0]]
+        produced = [value for value in settings.values if not value.endswith("_std")]
+        best_metric = best_metric or produced[0]
         if best_metric not in produced:
             raise ValueError(
                 f"`best_metric` must be one of the computed values {produced}. Received: {best_metric!r}"
             )
         self.reference = reference
-        self.num_samples = num_samples
-        self.extractor = extractor
-        self.every_n_steps = every_n_steps
-        self.every_n_epochs = every_n_epochs
-        self.batch_size = batch_size
-        self.seed = seed
+        self.settings = settings
         self.best_metric = best_metric
         self.higher_is_better = HIGHER_IS_BETTER[best_metric]
         self.best_directory = None if best_directory is None else os.fspath(best_directory)
-        self.options = dict(splits=splits, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size,
-                            k=k, max_features=max_features)
-        self.reference_options = dict(reference_samples=reference_samples, reference_name=reference_name,
-                                      reference_split=reference_split, cache_dir=cache_dir)
         self.verbose = verbose
         #: One dict per evaluation: ``{"step", "epoch", **values}``.
         self.history = []
@@ -162,7 +134,7 @@ class GANMetrics(keras.callbacks.Callback):
             self._best_name = tf.Variable(self.best_metric, dtype=tf.string, trainable=False)
             setattr(checkpoint, _VALUE_VARIABLE, self._best_value)
             setattr(checkpoint, _NAME_VARIABLE, self._best_name)
-            self._manager = tf.train.CheckpointManager(
+            self._manager = checkpoint_manager(
                 checkpoint, self.best_directory, max_to_keep=1,
                 step_counter=self.model.generator_optimizer.iterations,
             )
@@ -192,11 +164,7 @@ class GANMetrics(keras.callbacks.Callback):
     def _write_json(self, result, step, path):
         record = {"best_metric": self.best_metric, "best": self.best, "step": step,
                   "checkpoint": path, **result.as_dict()}
-        final = os.path.join(self.best_directory, "best.json")
-        temporary = f"{final}.tmp-{os.getpid()}"
-        with tf.io.gfile.GFile(temporary, "w") as handle:
-            handle.write(json.dumps(record, indent=2, sort_keys=True, default=str))
-        tf.io.gfile.rename(temporary, final, overwrite=True)
+        write_json(os.path.join(self.best_directory, "best.json"), record, default=str)
 
     # ------------------------------------------------------------------ evaluation
 
@@ -204,11 +172,7 @@ class GANMetrics(keras.callbacks.Callback):
         """Runs one evaluation now; returns its :class:`~ascendgan.metrics.EvaluationResult`."""
         self._prepare()
         step = self._step()
-        result = evaluate(
-            self.model, self._reference_stats, metrics=self.metric_names,
-            num_samples=self.num_samples, extractor=self.extractor, batch_size=self.batch_size,
-            seed=self.seed, **self.options,
-        )
+        result = evaluate(self.model, self._reference_stats, self.settings)
         self.last_result = result
         self.history.append({"step": step, "epoch": self._epoch, **result.values})
         self._evaluated_this_epoch = True
@@ -228,24 +192,11 @@ class GANMetrics(keras.callbacks.Callback):
         return result
 
     def _prepare(self):
-        if self.extractor is None:
-            self.extractor = inception_v3_extractor()
-        if self._reference_stats is None and any(n != "is" for n in self.metric_names):
-            reference = self.reference
-            if reference is None:
-                raise ValueError(f"`reference` is required for metrics {self.metric_names}.")
-            if isinstance(reference, (str, os.PathLike)):
-                reference = ReferenceStatistics.load(reference)
-            if not isinstance(reference, ReferenceStatistics):
-                needs_features = any(n in ("kid", "precision_recall") for n in self.metric_names)
-                options = self.reference_options
-                reference = _reference_statistics(
-                    reference, self.extractor, options["reference_samples"], self.batch_size,
-                    self.options["max_features"] if needs_features else 0,
-                    options["reference_name"], options["reference_split"], options["cache_dir"],
-                    self.seed, argument="reference",
-                )
-            self._reference_stats = reference
+        if self.settings.extractor is None:
+            self.settings = self.settings.replace(extractor=inception_v3_extractor())
+        if self._reference_stats is None:
+            self._reference_stats = resolve_reference(self.reference, self.settings,
+                                                      self.settings.extractor)
 
     # ------------------------------------------------------------------ Keras hooks
 

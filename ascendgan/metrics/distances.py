@@ -1,15 +1,14 @@
-"""Pure maths of the GAN evaluation metrics, on numpy arrays (tensors are accepted).
+"""Pure maths of FID and KID, on numpy arrays (tensors are accepted).
 
 Everything here is a function of feature arrays or their statistics: no models, no
 state, no files. The feature extractors (:mod:`ascendgan.metrics.features`) and the
-streaming evaluation (:mod:`ascendgan.metrics.streaming`) feed these functions.
+streaming evaluation (:func:`ascendgan.metrics.evaluate`) feed these functions.
 
 - :func:`gaussian_statistics`, :func:`frechet_distance`: Fréchet Inception Distance (FID).
 - :func:`polynomial_mmd2`, :func:`kernel_distance`: Kernel Inception Distance (KID).
-- :func:`inception_score`: Inception Score (IS).
-- :func:`knn_radii`, :func:`precision_recall`: improved precision and recall.
 
-All computations run in float64.
+The Inception Score is in :mod:`ascendgan.metrics.scores`, improved precision and recall
+in :mod:`ascendgan.metrics.manifolds`. All computations run in float64.
 """
 
 from __future__ import annotations
@@ -20,6 +19,8 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg
 
+from ascendgan.validation import check_int
+
 
 class MeanStd(NamedTuple):
     """A metric estimated several times (over splits or subsets): mean and standard deviation."""
@@ -28,18 +29,15 @@ class MeanStd(NamedTuple):
     std: float
 
 
-class PrecisionRecall(NamedTuple):
-    """Improved precision and recall (both in [0, 1])."""
-
-    precision: float
-    recall: float
-
-
 # ----------------------------------------------------------------------------- validation
 
 
-def _features(value, name, min_rows=1):
-    """``value`` as a finite float64 array of shape ``(n, d)``, or a ValueError naming ``name``."""
+def feature_array(value, name, min_rows=1):
+    """``value`` as a finite float64 array ``(n, d)`` with ``n >= min_rows``.
+
+    Raises ``TypeError`` for a non-numeric array and ``ValueError`` (naming the argument
+    ``name``) for a wrong shape, too few rows or non-finite values.
+    """
     array = np.asarray(value)
     if array.dtype.kind not in "fiub":
         raise TypeError(f"`{name}` must be a numeric array. Received dtype {array.dtype}.")
@@ -58,18 +56,13 @@ def _features(value, name, min_rows=1):
     return array
 
 
-def _same_dim(a, b, name_a, name_b):
+def check_same_dim(a, b, name_a, name_b):
+    """Raises ``ValueError`` unless the feature arrays ``a`` and ``b`` have as many columns."""
     if a.shape[1] != b.shape[1]:
         raise ValueError(
             f"`{name_a}` and `{name_b}` must have the same feature dimension. "
             f"Received {a.shape[1]} and {b.shape[1]}."
         )
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return int(value)
 
 
 # ----------------------------------------------------------------------------- FID
@@ -92,7 +85,7 @@ def gaussian_statistics(features):
     >>> mean.tolist(), cov.tolist()
     ([1.0, 2.0], [[2.0, 2.0], [2.0, 2.0]])
     """
-    x = _features(features, "features", min_rows=2)
+    x = feature_array(features, "features", min_rows=2)
     mean = x.mean(axis=0)
     centred = x - mean
     return mean, centred.T @ centred / (x.shape[0] - 1)
@@ -224,9 +217,9 @@ def polynomial_kernel(x, y, degree=3, gamma=None, coef0=1.0):
     >>> polynomial_kernel(np.array([[1.0, 1.0]]), np.array([[2.0, 0.0]])).tolist()
     [[8.0]]
     """
-    x = _features(x, "x")
-    y = _features(y, "y")
-    _same_dim(x, y, "x", "y")
+    x = feature_array(x, "x")
+    y = feature_array(y, "y")
+    check_same_dim(x, y, "x", "y")
     if gamma is None:
         gamma = 1.0 / x.shape[1]
     return (gamma * (x @ y.T) + coef0) ** degree
@@ -261,9 +254,9 @@ def polynomial_mmd2(x, y, degree=3, gamma=None, coef0=1.0):
         Gretton et al., "A Kernel Two-Sample Test", JMLR 2012 (the unbiased estimator);
         Bińkowski et al., "Demystifying MMD GANs", ICLR 2018 (arXiv:1801.01401).
     """
-    x = _features(x, "x", min_rows=2)
-    y = _features(y, "y", min_rows=2)
-    _same_dim(x, y, "x", "y")
+    x = feature_array(x, "x", min_rows=2)
+    y = feature_array(y, "y", min_rows=2)
+    check_same_dim(x, y, "x", "y")
     m, n = x.shape[0], y.shape[0]
     k_xx = polynomial_kernel(x, x, degree, gamma, coef0)
     k_yy = polynomial_kernel(y, y, degree, gamma, coef0)
@@ -303,13 +296,11 @@ def kernel_distance(features1, features2, num_subsets=100, subset_size=1000, see
     Reference:
         Bińkowski et al., "Demystifying MMD GANs", ICLR 2018 (arXiv:1801.01401).
     """
-    x = _features(features1, "features1", min_rows=2)
-    y = _features(features2, "features2", min_rows=2)
-    _same_dim(x, y, "features1", "features2")
-    num_subsets = _positive_int(num_subsets, "num_subsets")
-    subset_size = _positive_int(subset_size, "subset_size")
-    if subset_size < 2:
-        raise ValueError(f"`subset_size` must be >= 2. Received: subset_size={subset_size!r}")
+    x = feature_array(features1, "features1", min_rows=2)
+    y = feature_array(features2, "features2", min_rows=2)
+    check_same_dim(x, y, "features1", "features2")
+    num_subsets = check_int("num_subsets", num_subsets, minimum=1)
+    subset_size = check_int("subset_size", subset_size, minimum=2)
     size = min(subset_size, x.shape[0], y.shape[0])
     rng = np.random.default_rng(seed)
     estimates = np.empty(num_subsets)
@@ -320,221 +311,13 @@ def kernel_distance(features1, features2, num_subsets=100, subset_size=1000, see
     return MeanStd(float(estimates.mean()), float(estimates.std()))
 
 
-# ----------------------------------------------------------------------------- IS
-
-
-def _log_probabilities(predictions, from_logits):
-    p = np.asarray(predictions)
-    if p.dtype.kind not in "fiu":
-        raise TypeError(f"`predictions` must be a numeric array. Received dtype {p.dtype}.")
-    p = p.astype(np.float64, copy=False)
-    if p.ndim != 2 or p.shape[1] < 2:
-        raise ValueError(
-            "`predictions` must be a 2-D array (num_samples, num_classes) with at least 2 "
-            f"classes. Received shape {p.shape}."
-        )
-    if not np.all(np.isfinite(p)):
-        raise ValueError("`predictions` contains NaN or infinite values.")
-    if from_logits:
-        shifted = p - p.max(axis=1, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    if p.min() < 0 or not np.allclose(p.sum(axis=1), 1.0, atol=1e-3):
-        raise ValueError(
-            "`predictions` must be class probabilities (non-negative rows summing to 1); "
-            "pass from_logits=True for logits. Received rows summing to "
-            f"[{p.sum(axis=1).min():.4g}, {p.sum(axis=1).max():.4g}], minimum {p.min():.4g}."
-        )
-    p = p / p.sum(axis=1, keepdims=True)
-    with np.errstate(divide="ignore"):
-        return np.log(p)
-
-
-def split_bounds(num_samples, splits):
-    """``[(start, stop)]`` of the ``splits`` contiguous parts IS averages over.
-
-    Part ``i`` is ``[i·n // splits, (i+1)·n // splits)``, as in the reference code.
-    """
-    return [(i * num_samples // splits, (i + 1) * num_samples // splits) for i in range(splits)]
-
-
-def inception_score_from_sums(probability_sum, neg_entropy_sum, count):
-    """The Inception Score of one split from its sufficient statistics.
-
-    ``exp(E_x[KL(p(y|x) ‖ p(y))])`` with ``E_x[KL] = E_x[Σ_y p log p] − Σ_y p̄ log p̄``.
-
-    Args:
-        probability_sum: ``Σ_x p(y|x)``, shape ``(num_classes,)``.
-        neg_entropy_sum: ``Σ_x Σ_y p(y|x) log p(y|x)``.
-        count: number of samples.
-
-    Returns:
-        The split's score, a Python float.
-    """
-    marginal = np.asarray(probability_sum, np.float64) / count
-    nonzero = marginal > 0
-    marginal_term = float(np.sum(marginal[nonzero] * np.log(marginal[nonzero])))
-    return float(np.exp(neg_entropy_sum / count - marginal_term))
-
-
-def negative_entropy_sum(log_probabilities):
-    """``Σ_x Σ_y p log p`` of a batch of log-probabilities (``0 log 0 = 0``)."""
-    log_p = np.asarray(log_probabilities, np.float64)
-    finite = np.isfinite(log_p)
-    safe = np.where(finite, log_p, 0.0)
-    return float(np.sum(np.where(finite, np.exp(safe) * safe, 0.0)))
-
-
-def inception_score(predictions, splits=10, from_logits=False):
-    """Inception Score: ``exp(E_x KL(p(y|x) ‖ p(y)))``, mean and std over ``splits`` parts.
-
-    The samples are cut into ``splits`` contiguous parts; in each part ``p(y)`` is the
-    mean of the part's ``p(y|x)``. The score is 1 for identical predictions for every
-    sample and the number of classes for confident predictions spread evenly over
-    all classes.
-
-    Args:
-        predictions: array ``(num_samples, num_classes)`` of class probabilities, or
-            logits with ``from_logits=True``.
-        splits: number of parts (10 in the reference code); ``num_samples >= splits``.
-        from_logits: whether ``predictions`` are logits (a softmax is applied).
-
-    Returns:
-        ``MeanStd(mean, std)`` over the splits (``ddof=0``).
-
-    Example:
-
-    >>> import numpy as np
-    >>> round(inception_score(np.eye(4)[[0, 1, 2, 3] * 5], splits=5).mean, 6)
-    4.0
-
-    Reference:
-        Salimans et al., "Improved Techniques for Training GANs", NeurIPS 2016
-        (arXiv:1606.03498).
-    """
-    splits = _positive_int(splits, "splits")
-    log_p = _log_probabilities(predictions, from_logits)
-    n = log_p.shape[0]
-    if n < splits:
-        raise ValueError(
-            f"`predictions` must hold at least `splits`={splits} samples. Received {n}."
-        )
-    scores = []
-    for start, stop in split_bounds(n, splits):
-        part = log_p[start:stop]
-        scores.append(
-            inception_score_from_sums(np.exp(part).sum(axis=0), negative_entropy_sum(part),
-                                      stop - start)
-        )
-    scores = np.asarray(scores)
-    return MeanStd(float(scores.mean()), float(scores.std()))
-
-
-# ----------------------------------------------------------------------------- precision / recall
-
-
-def _pairwise_sq_distances(a, b):
-    d = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
-    return np.maximum(d, 0.0)
-
-
-def knn_radii(features, k=3, batch_size=1000):
-    """Distance of every sample to its ``k``-th nearest neighbour within the same set.
-
-    The sample itself is not its own neighbour (it is skipped).
-
-    Args:
-        features: array ``(n, d)`` with ``n > k``.
-        k: which neighbour.
-        batch_size: rows per block of the distance matrix (memory ``batch_size · n``).
-
-    Returns:
-        float64 array ``(n,)`` of Euclidean distances.
-
-    Example:
-
-    >>> import numpy as np
-    >>> knn_radii(np.array([[0.0], [1.0], [3.0]]), k=1).tolist()
-    [1.0, 1.0, 2.0]
-    """
-    x = _features(features, "features")
-    k = _positive_int(k, "k")
-    batch_size = _positive_int(batch_size, "batch_size")
-    if x.shape[0] <= k:
-        raise ValueError(
-            f"`features` must hold more than k={k} samples. Received {x.shape[0]}."
-        )
-    radii = np.empty(x.shape[0])
-    for start in range(0, x.shape[0], batch_size):
-        block = _pairwise_sq_distances(x[start:start + batch_size], x)
-        # index 0 of the sorted row is the sample itself (distance 0)
-        radii[start:start + batch_size] = np.partition(block, k, axis=1)[:, k]
-    return np.sqrt(radii)
-
-
-def _fraction_inside(points, centres, radii, batch_size):
-    """Fraction of ``points`` inside at least one ball ``(centres[j], radii[j])``."""
-    inside = 0
-    squared = radii * radii
-    for start in range(0, points.shape[0], batch_size):
-        block = _pairwise_sq_distances(points[start:start + batch_size], centres)
-        inside += int(np.count_nonzero(np.any(block <= squared[None, :], axis=1)))
-    return inside / points.shape[0]
-
-
-def precision_recall(real_features, fake_features, k=3, batch_size=1000):
-    """Improved precision and recall of generated samples against real ones.
-
-    Each set's manifold is the union of balls around its samples, with radius the
-    distance to the sample's ``k``-th nearest neighbour in the same set. Precision is
-    the fraction of generated samples inside the real manifold (quality); recall is the
-    fraction of real samples inside the generated manifold (coverage). A point on a
-    ball's boundary counts as inside.
-
-    Memory: blocks of ``batch_size × n`` distances; time ``O(n_real · n_fake · d)``.
-
-    Args:
-        real_features: array ``(n_real, d)``, ``n_real > k``.
-        fake_features: array ``(n_fake, d)``, ``n_fake > k``.
-        k: neighbourhood size (3 in the paper).
-        batch_size: rows per block of distances.
-
-    Returns:
-        ``PrecisionRecall(precision, recall)``.
-
-    Example:
-
-    >>> import numpy as np
-    >>> x = np.random.default_rng(0).normal(size=(100, 4))
-    >>> precision_recall(x, x)
-    PrecisionRecall(precision=1.0, recall=1.0)
-
-    Reference:
-        Kynkäänniemi et al., "Improved Precision and Recall Metric for Assessing
-        Generative Models", NeurIPS 2019 (arXiv:1904.06991).
-    """
-    real = _features(real_features, "real_features")
-    fake = _features(fake_features, "fake_features")
-    _same_dim(real, fake, "real_features", "fake_features")
-    batch_size = _positive_int(batch_size, "batch_size")
-    real_radii = knn_radii(real, k, batch_size)
-    fake_radii = knn_radii(fake, k, batch_size)
-    precision = _fraction_inside(fake, real, real_radii, batch_size)
-    recall = _fraction_inside(real, fake, fake_radii, batch_size)
-    return PrecisionRecall(float(precision), float(recall))
-
-
 __all__ = [
     "MeanStd",
-    "PrecisionRecall",
+    "check_same_dim",
+    "feature_array",
     "frechet_distance",
     "gaussian_statistics",
-    "inception_score",
-    "inception_score_from_sums",
     "kernel_distance",
-    "knn_radii",
-    "negative_entropy_sum",
     "polynomial_kernel",
     "polynomial_mmd2",
-    "precision_recall",
-    "split_bounds",
 ]

@@ -8,7 +8,13 @@ import pytest
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.metrics import EvaluationResult, FeatureExtractor, GANMetrics, evaluate
+from ascendgan.metrics import (
+    EvaluationResult,
+    EvaluationSettings,
+    FeatureExtractor,
+    GANMetrics,
+    evaluate,
+)
 from ascendgan.metrics import callbacks as callbacks_module
 from ascendgan.training import GAN, restore_latest
 
@@ -51,8 +57,8 @@ class Recording(GANMetrics):
 def test_evaluates_every_n_steps_and_keeps_the_best_checkpoint(tmp_path):
     gan, data = tiny_gan(), real_images()
     best = str(tmp_path / "best")
-    callback = Recording(data, metrics=["fid"], num_samples=32, extractor=pixels(),
-                         every_n_steps=2, every_n_epochs=None, batch_size=16,
+    settings = EvaluationSettings(metrics=["fid"], num_samples=32, extractor=pixels(), batch_size=16)
+    callback = Recording(data, settings, every_n_steps=2, every_n_epochs=None,
                          best_directory=best, verbose=0)
     gan.fit(data, batch_size=8, epochs=1, verbose=0, callbacks=[callback])   # 8 steps
     steps = [entry["step"] for entry in callback.history]
@@ -76,8 +82,9 @@ def test_evaluates_every_n_steps_and_keeps_the_best_checkpoint(tmp_path):
 
 def test_epoch_mode_adds_the_numbers_to_the_logs():
     gan, data = tiny_gan(), real_images(32)
-    callback = GANMetrics(data, metrics=["fid", "kid"], num_samples=16, extractor=pixels(),
-                          every_n_epochs=1, kid_subsets=3, kid_subset_size=16, verbose=0)
+    settings = EvaluationSettings(metrics=["fid", "kid"], num_samples=16, extractor=pixels(),
+                                  kid_subsets=3, kid_subset_size=16)
+    callback = GANMetrics(data, settings, every_n_epochs=1, verbose=0)
     history = gan.fit(data, batch_size=16, epochs=2, verbose=0, callbacks=[callback])
     assert len(history.history["fid"]) == 2 and len(history.history["kid"]) == 2
     assert history.history["fid"] == [entry["fid"] for entry in callback.history]
@@ -88,11 +95,11 @@ def scripted(values, calls, snapshots=None):
     """A stand-in for evaluate() that returns the scripted FIDs in order."""
     values = iter(values)
 
-    def fake_evaluate(gan, reference, **kwargs):
+    def fake_evaluate(gan, reference, settings):
         calls.append(int(gan.generator_optimizer.iterations.numpy()))
         if snapshots is not None:
             snapshots.append(gan.generator.get_weights())
-        return EvaluationResult({"fid": next(values)}, {"num_samples": kwargs["num_samples"]})
+        return EvaluationResult({"fid": next(values)}, {"num_samples": settings.num_samples})
 
     return fake_evaluate
 
@@ -104,8 +111,9 @@ def test_best_survives_a_restart_and_is_only_replaced_by_a_better_value(tmp_path
     calls, snapshots = [], []
     monkeypatch.setattr(callbacks_module, "evaluate", scripted([5.0, 2.0, 4.0, 3.0], calls, snapshots))
     gan = tiny_gan()
-    first = GANMetrics(data, num_samples=8, extractor=pixels(), every_n_steps=1, every_n_epochs=None,
-                       best_directory=best, verbose=0)
+    settings = EvaluationSettings(num_samples=8, extractor=pixels())
+    first = GANMetrics(data, settings, every_n_steps=1, every_n_epochs=None, best_directory=best,
+                       verbose=0)
     gan.fit(data, batch_size=4, epochs=1, verbose=0, callbacks=[first])   # 4 steps, then epoch end
     assert calls == [1, 2, 3, 4]
     assert first.best == 2.0 and tf.train.latest_checkpoint(best).endswith("ckpt-2")
@@ -120,8 +128,8 @@ def test_best_survives_a_restart_and_is_only_replaced_by_a_better_value(tmp_path
     # a new run on the same directory: 2.5 is worse than the stored 2.0, 1.0 is better
     calls.clear()
     monkeypatch.setattr(callbacks_module, "evaluate", scripted([2.5, 1.0], calls))
-    second = GANMetrics(data, num_samples=8, extractor=pixels(), every_n_steps=2, every_n_epochs=None,
-                        best_directory=best, verbose=0)
+    second = GANMetrics(data, settings, every_n_steps=2, every_n_epochs=None, best_directory=best,
+                        verbose=0)
     gan.fit(data, batch_size=4, epochs=1, verbose=0, callbacks=[second])  # steps 5..8
     assert calls == [6, 8]
     assert second.best == 1.0 and tf.train.latest_checkpoint(best).endswith("ckpt-8")
@@ -137,15 +145,16 @@ def test_a_worse_first_value_after_restart_keeps_the_old_checkpoint(tmp_path, mo
     monkeypatch.setattr(callbacks_module, "evaluate", scripted([1.0], calls))
     gan = tiny_gan()
     gan.fit(data, batch_size=16, epochs=1, verbose=0,
-            callbacks=[GANMetrics(data, extractor=pixels(), best_directory=best, verbose=0)])
+            callbacks=[GANMetrics(data, EvaluationSettings(extractor=pixels()), best_directory=best,
+                                  verbose=0)])
     monkeypatch.setattr(callbacks_module, "evaluate", scripted([3.0], calls))
-    again = GANMetrics(data, extractor=pixels(), best_directory=best, verbose=0)
+    again = GANMetrics(data, EvaluationSettings(extractor=pixels()), best_directory=best, verbose=0)
     gan.fit(data, batch_size=16, epochs=1, verbose=0, callbacks=[again])
     assert again.best == 1.0 and tf.train.latest_checkpoint(best).endswith("ckpt-1")
 
 
 def test_higher_is_better_for_the_inception_score():
-    callback = GANMetrics(None, metrics=["is"], extractor=pixels())
+    callback = GANMetrics(None, EvaluationSettings(metrics=["is"], extractor=pixels()))
     assert callback.best_metric == "is" and callback.higher_is_better
     assert callback._is_better(2.0)
     callback.best = 2.0
@@ -153,15 +162,18 @@ def test_higher_is_better_for_the_inception_score():
 
 
 def test_argument_errors():
+    fid = EvaluationSettings(metrics=["fid"], extractor=pixels())
     with pytest.raises(ValueError, match="every_n_steps"):
-        GANMetrics(None, extractor=pixels(), every_n_steps=None, every_n_epochs=None)
+        GANMetrics(None, fid, every_n_steps=None, every_n_epochs=None)
     with pytest.raises(ValueError, match="best_metric"):
-        GANMetrics(None, metrics=["fid"], extractor=pixels(), best_metric="recall")
+        GANMetrics(None, fid, best_metric="recall")
     with pytest.raises(ValueError, match="every_n_steps"):
-        GANMetrics(None, extractor=pixels(), every_n_steps=0)
+        GANMetrics(None, fid, every_n_steps=0)
     with pytest.raises(TypeError, match="extractor"):
-        GANMetrics(None, extractor=lambda x: x)
-    callback = GANMetrics(None, metrics=["fid"], extractor=pixels())
+        GANMetrics(None, EvaluationSettings(extractor=lambda x: x))
+    with pytest.raises(TypeError, match="settings"):
+        GANMetrics(None, {"metrics": ["fid"]})
+    callback = GANMetrics(None, fid)
     callback.set_model(tiny_gan())
     with pytest.raises(ValueError, match="`reference` is required"):
         callback.on_train_begin()

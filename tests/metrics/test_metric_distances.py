@@ -1,4 +1,4 @@
-"""The pure metric maths against closed forms and brute-force references."""
+"""FID and KID maths against closed forms and brute-force references."""
 
 import numpy as np
 import pytest
@@ -8,11 +8,8 @@ from ascendgan.metrics import distances
 from ascendgan.metrics.distances import (
     frechet_distance,
     gaussian_statistics,
-    inception_score,
     kernel_distance,
-    knn_radii,
     polynomial_mmd2,
-    precision_recall,
 )
 
 
@@ -223,105 +220,3 @@ def test_kernel_distance_errors():
         kernel_distance(np.zeros((4, 2)), np.zeros((4, 2)), subset_size=1)
     with pytest.raises(ValueError, match="feature dimension"):
         kernel_distance(np.zeros((4, 2)), np.zeros((4, 3)))
-
-
-# ----------------------------------------------------------------------------- IS
-
-
-def reference_inception_score(p, splits):
-    scores = []
-    n = len(p)
-    for i in range(splits):
-        part = p[i * n // splits:(i + 1) * n // splits]
-        marginal = part.mean(axis=0, keepdims=True)
-        kl = (part * (np.log(part) - np.log(marginal))).sum(axis=1).mean()
-        scores.append(np.exp(kl))
-    return np.mean(scores), np.std(scores)
-
-
-def test_is_of_uniform_predictions_is_one():
-    score = inception_score(np.full((40, 10), 0.1), splits=4)
-    assert score.mean == pytest.approx(1.0, abs=1e-12) and score.std == pytest.approx(0.0, abs=1e-12)
-    assert inception_score(np.zeros((40, 10)), splits=4, from_logits=True).mean == pytest.approx(1.0)
-
-
-def test_is_of_confident_evenly_spread_predictions_is_the_class_count():
-    labels = np.tile(np.arange(10), 10)           # every split holds every class once
-    score = inception_score(np.eye(10)[labels], splits=10)
-    assert score.mean == pytest.approx(10.0, rel=1e-12) and score.std == pytest.approx(0.0, abs=1e-9)
-    logits = 60.0 * np.eye(10)[labels]
-    assert inception_score(logits, splits=10, from_logits=True).mean == pytest.approx(10.0, rel=1e-9)
-
-
-def test_is_matches_the_reference_formula(rng):
-    p = rng.dirichlet(np.full(7, 0.3), size=100)
-    expected = reference_inception_score(p, splits=3)     # uneven parts: 33, 33, 34
-    got = inception_score(p, splits=3)
-    assert got.mean == pytest.approx(expected[0], rel=1e-10)
-    assert got.std == pytest.approx(expected[1], rel=1e-8)
-    logits = rng.normal(size=(50, 5)) * 3
-    softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    assert inception_score(logits, 5, from_logits=True).mean == pytest.approx(
-        reference_inception_score(softmax, 5)[0], rel=1e-10)
-
-
-def test_is_errors():
-    with pytest.raises(ValueError, match="from_logits"):
-        inception_score(np.ones((10, 3)), splits=2)
-    with pytest.raises(ValueError, match="splits"):
-        inception_score(np.full((3, 2), 0.5), splits=4)
-    with pytest.raises(ValueError, match="splits"):
-        inception_score(np.full((3, 2), 0.5), splits=0)
-
-
-# ----------------------------------------------------------------------------- precision / recall
-
-
-def brute_force_precision_recall(real, fake, k):
-    def radii(x):
-        d = np.linalg.norm(x[:, None] - x[None], axis=-1)
-        return np.sort(d, axis=1)[:, k]
-
-    def inside(points, centres, r):
-        d = np.linalg.norm(points[:, None] - centres[None], axis=-1)
-        return np.mean([(d[i] <= r).any() for i in range(len(points))])
-
-    return inside(fake, real, radii(real)), inside(real, fake, radii(fake))
-
-
-def test_knn_radii_match_sorting(rng):
-    x = rng.normal(size=(30, 3))
-    d = np.linalg.norm(x[:, None] - x[None], axis=-1)
-    np.testing.assert_allclose(knn_radii(x, k=3, batch_size=7), np.sort(d, axis=1)[:, 3], rtol=1e-9)
-
-
-def test_precision_recall_identical_sets_are_one(rng):
-    x = rng.normal(size=(200, 8))
-    assert precision_recall(x, x.copy()) == (1.0, 1.0)
-
-
-def test_precision_recall_disjoint_sets_are_zero(rng):
-    real = rng.normal(size=(100, 4))
-    assert precision_recall(real, rng.normal(size=(100, 4)) + 50.0) == (0.0, 0.0)
-
-
-def test_precision_recall_match_brute_force(rng):
-    real, fake = rng.normal(size=(40, 3)), rng.normal(size=(50, 3)) * 0.8 + 0.7
-    got = precision_recall(real, fake, k=3, batch_size=9)
-    expected = brute_force_precision_recall(real, fake, 3)
-    assert got.precision == pytest.approx(expected[0]) and got.recall == pytest.approx(expected[1])
-    assert 0 < got.precision < 1 and 0 < got.recall < 1
-
-
-def test_mode_collapse_keeps_precision_and_loses_recall(rng):
-    real = rng.normal(size=(500, 2))
-    collapsed = rng.normal(size=(500, 2)) * 0.05
-    pr = precision_recall(real, collapsed)
-    assert pr.precision > 0.9 and pr.recall < 0.2
-
-
-def test_precision_recall_errors():
-    with pytest.raises(ValueError, match="more than k=3"):
-        precision_recall(np.zeros((3, 2)), np.zeros((10, 2)))
-    with pytest.raises(ValueError, match="real_features"):
-        precision_recall(np.zeros((10,)), np.zeros((10, 2)))
