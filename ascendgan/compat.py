@@ -207,16 +207,13 @@ def is_loss_scale_optimizer(optimizer) -> bool:
 
 
 def scale_loss(optimizer, loss):
-    """The loss to differentiate: ``loss`` times the optimizer's loss scale (identity without
-    loss scaling), divided by the number of replicas in sync when called in a
-    ``tf.distribute`` replica context (optimizers sum the replicas' gradients, so the
-    update is that of the global-batch mean)."""
+    """The loss to differentiate: ``loss`` times the loss scale of Keras's own loss-scale
+    optimizer (identity for other optimizers), divided by the number of replicas in sync
+    when called in a ``tf.distribute`` replica context (optimizers sum the replicas'
+    gradients, so the update is that of the global-batch mean)."""
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     if replicas > 1 and tf.distribute.get_replica_context() is not None:
         loss = loss / tf.cast(replicas, loss.dtype)
-    manager = getattr(optimizer, "loss_scale_manager", None)  # ascendgan.strategy's managers
-    if manager is not None:
-        return manager.scale_loss(loss)
     if KERAS_3:
         scale = getattr(optimizer, "scale_loss", None)
         return loss if scale is None else scale(loss)
@@ -227,13 +224,9 @@ def scale_loss(optimizer, loss):
 
 def apply_gradients(optimizer, gradients, variables):
     """Applies gradients of a (possibly scaled) loss; unscales and skips non-finite steps
-    when ``optimizer`` is a loss-scale optimizer (Keras's own, or one with an ascendgan
-    loss-scale manager, which then also updates its scale)."""
+    when ``optimizer`` is Keras's own loss-scale optimizer (its ``apply_gradients`` does
+    in Keras 3; legacy Keras needs ``get_unscaled_gradients`` first)."""
     gradients = list(gradients)
-    manager = getattr(optimizer, "loss_scale_manager", None)  # ascendgan.strategy's managers
-    if manager is not None:
-        manager.apply_gradients(optimizer, gradients, list(variables))
-        return
     if not KERAS_3 and is_loss_scale_optimizer(optimizer):
         gradients = optimizer.get_unscaled_gradients(gradients)
     optimizer.apply_gradients(zip(gradients, variables))

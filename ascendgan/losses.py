@@ -57,24 +57,36 @@ __all__ = [
 # ----------------------------------------------------------------------------- input checks
 
 
-def _as_float32(value, argument: str) -> tf.Tensor:
-    """Converts ``value`` to a float32 tensor; raises TypeError naming ``argument`` when
-    it is not floating point (integer logits almost always mean labels were passed)."""
+def check_float_tensor(name: str, value) -> tf.Tensor:
+    """``value`` as a tensor of its own floating dtype; TypeError naming ``name`` otherwise.
+
+    The one check of the tensor arguments of losses and penalties (``regularizers`` uses
+    it too). Integer tensors are refused: integer logits almost always mean labels.
+
+    Example:
+
+    >>> check_float_tensor("fake_logits", [0.5, -1.0]).dtype.name
+    'float32'
+    """
     if value is None:
-        raise TypeError(f"`{argument}` must be a floating-point tensor. Received: {argument}=None")
+        raise TypeError(f"`{name}` must be a floating-point tensor. Received: {name}=None")
     try:
         tensor = tf.convert_to_tensor(value)
     except (TypeError, ValueError) as error:
         raise TypeError(
-            f"`{argument}` must be a floating-point tensor. Received: {argument} of type "
+            f"`{name}` must be a floating-point tensor. Received: {name} of type "
             f"{type(value).__name__}"
         ) from error
     if not tensor.dtype.is_floating:
         raise TypeError(
-            f"`{argument}` must be a floating-point tensor (float16, bfloat16, float32 or "
-            f"float64). Received: {argument} with dtype {tensor.dtype.name}"
+            f"`{name}` must be a floating-point tensor (float16, bfloat16, float32 or "
+            f"float64). Received: {name} with dtype {tensor.dtype.name}"
         )
-    return tf.cast(tensor, tf.float32)
+    return tensor
+
+
+def _as_float32(value, argument: str) -> tf.Tensor:
+    return tf.cast(check_float_tensor(argument, value), tf.float32)
 
 
 def _mean(tensor: tf.Tensor) -> tf.Tensor:

@@ -22,12 +22,13 @@ Example:
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import tensorflow as tf
 
 from ascendgan import compat
+from ascendgan.losses import check_float_tensor
+from ascendgan.validation import check_number, check_seed
 
 __all__ = [
     "OrthogonalRegularizer",
@@ -45,36 +46,10 @@ _NORM_EPSILON = 1e-12
 # ----------------------------------------------------------------------------- checks
 
 
-def _check_non_negative(value, argument: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"`{argument}` must be a non-negative number. Received: {argument}={value!r}"
-        )
-    value = float(value)
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(
-            f"`{argument}` must be a finite number >= 0. Received: {argument}={value!r}"
-        )
-    return value
-
-
 def _float_tensor(value, argument: str) -> tf.Tensor:
-    """``value`` as a tensor of its own floating dtype; TypeError naming ``argument``."""
-    if value is None:
-        raise TypeError(f"`{argument}` must be a floating-point tensor. Received: {argument}=None")
-    try:
-        tensor = tf.convert_to_tensor(compat.full_precision(value))
-    except (TypeError, ValueError) as error:
-        raise TypeError(
-            f"`{argument}` must be a floating-point tensor. Received: {argument} of type "
-            f"{type(value).__name__}"
-        ) from error
-    if not tensor.dtype.is_floating:
-        raise TypeError(
-            f"`{argument}` must be a floating-point tensor. Received: {argument} with dtype "
-            f"{tensor.dtype.name}"
-        )
-    return tensor
+    """``value`` (a mixed-precision variable read in full precision) as a tensor of its own
+    floating dtype; TypeError naming ``argument`` otherwise."""
+    return check_float_tensor(argument, compat.full_precision(value))
 
 
 def _check_discriminator(discriminator):
@@ -140,7 +115,7 @@ def orthogonal_penalty(kernel, beta=1e-4):
         Brock et al., "Large Scale GAN Training for High Fidelity Natural Image
         Synthesis", ICLR 2019 (arXiv:1809.11096), section 3.1.
     """
-    beta = _check_non_negative(beta, "beta")
+    beta = check_number("beta", beta, minimum=0)
     kernel = _float_tensor(kernel, "kernel")
     if kernel.shape.rank is None or kernel.shape.rank < 2:
         raise ValueError(
@@ -179,7 +154,7 @@ class OrthogonalRegularizer(compat.regularizers.Regularizer):
     """
 
     def __init__(self, beta=1e-4):
-        self.beta = _check_non_negative(beta, "beta")
+        self.beta = check_number("beta", beta, minimum=0)
 
     def __call__(self, x):
         return orthogonal_penalty(x, self.beta)
@@ -238,7 +213,7 @@ def orthogonal_regularization(model_or_variables, beta=1e-4):
         Brock et al., "Large Scale GAN Training for High Fidelity Natural Image
         Synthesis", ICLR 2019 (arXiv:1809.11096), section 3.1.
     """
-    beta = _check_non_negative(beta, "beta")
+    beta = check_number("beta", beta, minimum=0)
     if hasattr(model_or_variables, "trainable_variables"):
         variables = list(model_or_variables.trainable_variables)
     elif hasattr(model_or_variables, "shape") and hasattr(model_or_variables, "dtype"):
@@ -342,9 +317,8 @@ def gradient_penalty(discriminator, real, fake, alpha=None, seed=None, target=1.
         (arXiv:1704.00028).
     """
     _check_discriminator(discriminator)
-    target = _check_non_negative(target, "target")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"`seed` must be None or an integer. Received: seed={seed!r}")
+    target = check_number("target", target, minimum=0)
+    seed = check_seed("seed", seed, allow_none=True)
     real = tf.cast(_float_tensor(real, "real"), tf.float32)
     fake = tf.cast(_float_tensor(fake, "fake"), tf.float32)
     _check_batched(real, "real")
@@ -360,9 +334,7 @@ def gradient_penalty(discriminator, real, fake, alpha=None, seed=None, target=1.
         )
         alpha = tf.random.uniform(alpha_shape, 0.0, 1.0, dtype=tf.float32, seed=seed)
     elif isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
-        if not 0.0 <= float(alpha) <= 1.0:
-            raise ValueError(f"`alpha` must be in [0, 1]. Received: alpha={alpha!r}")
-        alpha = tf.constant(float(alpha), tf.float32)
+        alpha = tf.constant(check_number("alpha", alpha, minimum=0, maximum=1), tf.float32)
     else:
         alpha = tf.cast(_float_tensor(alpha, "alpha"), tf.float32)
         if alpha.shape.rank is not None and (

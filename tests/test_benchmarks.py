@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from ascendgan import compat
+from ascendgan.models import get_family
 
 keras = compat.keras
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -118,14 +119,22 @@ def test_the_command_writes_the_documented_json(bench, tmp_path):
     assert result["images_per_s"] == pytest.approx(
         4 / (result["ms_per_iteration"] / 1000), rel=0.01)
     assert len(result["load_average_before"]) == 3
-    # tiny DCGAN at 16x16, base 4: generator 4,104 + discriminator 548 trainable weights
-    #   G: Dense 100 -> 4*4*8 (12,800), BN 8 (16), ConvT 8 -> 4 (512), BN 4 (8), ConvT 4 -> 3 (192)
-    #   D: Conv 3 -> 4 (192), Conv 4 -> 8 (512), BN 8 (16), Dense 128 -> 1 (128)
-    assert result["parameters"] == {"generator": 12800 + 16 + 512 + 8 + 192,
-                                    "discriminator": 192 + 512 + 16 + 128}
+    # --tiny is the family table's smoke size: the celeba preset (64x64) with its smoke
+    # override base_filters=4, batch min(64, 4); generator 62,264 + discriminator 11,568
+    #   G: Dense 100 -> 4*4*32 (51,200), BN 32 (64), ConvT 32 -> 16 (8,192), BN 16 (32),
+    #      ConvT 16 -> 8 (2,048), BN 8 (16), ConvT 8 -> 4 (512), BN 4 (8), ConvT 4 -> 3 (192)
+    #   D: Conv 3 -> 4 (192), Conv 4 -> 8 (512), BN 8 (16), Conv 8 -> 16 (2,048), BN 16 (32),
+    #      Conv 16 -> 32 (8,192), BN 32 (64), Dense 512 -> 1 (512)
+    smoke = get_family("dcgan").preset("celeba").smoke
+    assert result["overrides"] == {**smoke, "batch_size": 4} and smoke == {"base_filters": 4}
+    assert result["parameters"] == {
+        "generator": 51200 + 64 + 8192 + 32 + 2048 + 16 + 512 + 8 + 192,
+        "discriminator": 192 + 512 + 16 + 2048 + 32 + 8192 + 64 + 512}
     forward = result["forward_flops_per_image"]
-    # generator convolutions: ConvT 8 -> 4 at 4x4 input, ConvT 4 -> 3 at 8x8 input; Dense
-    convolutions = 2 * (16 * 8 * 4 * 16 + 64 * 4 * 3 * 16 + 100 * 128)  # 66,560
+    # generator: 2 * H_in * W_in * C_in * C_out * k^2 per transposed convolution (4x4 .. 32x32
+    # inputs), 2 * m * n for the Dense
+    convolutions = 2 * (16 * 32 * 16 * 16 + 64 * 16 * 8 * 16 + 256 * 8 * 4 * 16
+                        + 1024 * 4 * 3 * 16 + 100 * 512)  # 1,282,048
     assert convolutions <= forward["generator"] < 1.1 * convolutions  # + element-wise ops
     assert result["flops_by_op_type"]["Conv2DBackpropFilter"] > 0
     assert result["flops_per_iteration"] == sum(result["flops_by_op_type"].values())
@@ -149,18 +158,25 @@ def test_configurations_skip_xla_for_the_classifier_and_honour_filters(bench):
 
 
 @pytest.mark.parametrize("name", ["dcgan", "pix2pix"])
-def test_keras_batch_norm_switch_builds_and_runs(name):
-    """``--batch-norm keras`` (in a fresh process: it patches the network modules)."""
-    import subprocess
-    import sys
+def test_keras_batch_norm_switch_builds_and_runs(bench, name):
+    """``--batch-norm keras``: the networks' ``batch_norm="keras"`` argument (no patching)."""
+    from benchmarks import subjects
 
-    code = ("import importlib.util, sys; spec = importlib.util.spec_from_file_location('b', sys.argv[1]);"
-            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m);"
-            f"r = m.run_one('{name}', iterations=1, warmup=1, tiny=True, count_flops=False, batch_norm='keras');"
-            "print('OK', r['batch_norm'], r['ms_per_iteration'] > 0)")
-    result = subprocess.run([sys.executable, "-c", code, os.path.join(ROOT, "benchmarks", "run.py")],
-                            capture_output=True, text=True, timeout=300)
-    assert "OK keras True" in result.stdout, result.stderr[-2000:]
+    def norms(gan):
+        return {type(layer) for net in (gan.generator, gan.discriminator)
+                for layer in net._flatten_layers() if "Normalization" in type(layer).__name__}
+
+    subject = subjects.build(name, tiny=True, batch_norm="keras")
+    assert norms(subject["model"]) == {keras.layers.BatchNormalization}
+    assert subject["model"].generator.get_config()["batch_norm"] == "keras"
+    shipped = subjects.build(name, tiny=True)
+    assert shipped["model"].generator.batch_norm == "fused"
+    assert keras.layers.BatchNormalization not in norms(shipped["model"])  # nothing leaks
+    result = bench.run_one(name, iterations=1, warmup=1, tiny=True, count_flops=False,
+                           batch_norm="keras")
+    assert result["batch_norm"] == "keras" and result["ms_per_iteration"] > 0
+    assert result["parameters"] == {  # the same variables as the shipped networks
+        key: subjects.parameter_count(net) for key, (net, _) in shipped["networks"].items()}
 
 
 def test_bad_arguments_are_named(bench):
@@ -199,13 +215,17 @@ def test_optimizer_switch_gives_fused_or_keras_adam(bench):
     from ascendgan.optimizers import FusedAdam
 
     gan = dcgan("mnist", base_filters=4)
-    assert bench._gan_optimizers(gan, "default") == {}  # GAN.compile's default: FusedAdam
-    gan.compile(**bench._gan_optimizers(gan, "default"))
+    settings = get_family("dcgan").preset("mnist").optimizer  # the preset's optimizer section
+    assert gan.default_optimizers == settings
+    assert bench.gan_optimizers(settings, "default") == {}  # GAN.compile's default: FusedAdam
+    gan.compile(**bench.gan_optimizers(settings, "default"))
     assert type(gan.generator_optimizer) is FusedAdam
-    plain = bench._gan_optimizers(gan, "keras_adam")
-    for optimizer in plain.values():
+    plain = bench.gan_optimizers(settings, "keras_adam")
+    for which, optimizer in plain.items():
         assert type(optimizer) is keras.optimizers.Adam
-        assert np.isclose(float(np.asarray(optimizer.learning_rate)), gan.preset["learning_rate"])
-        assert float(optimizer.beta_1) == gan.preset["beta_1"]
-    with pytest.raises(ValueError, match="`optimizer` must be 'default' or 'keras_adam'"):
+        rate = getattr(settings, which.replace("optimizer", "learning_rate"))
+        assert np.isclose(float(np.asarray(optimizer.learning_rate)), rate)
+        assert float(optimizer.beta_1) == settings.beta_1
+        assert np.isclose(float(optimizer.beta_2), settings.beta_2)
+    with pytest.raises(ValueError, match="`optimizer` must be one of \\('default', 'keras_adam'\\)"):
         bench.run_one("dcgan", optimizer="fused_adam")

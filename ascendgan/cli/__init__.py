@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from ascendgan import compat  # noqa: E402
-from ascendgan.cli import evaluate, export, sample, train  # noqa: E402
+from ascendgan.cli import evaluate, export, infer, sample, train  # noqa: E402
 from ascendgan.layers import SNConv2D  # noqa: E402
 
 
@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--steps", type=int, default=8, help="training calls (default 8)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(func=_demo)
-    for command in (train, sample, evaluate, export):
+    for command in (train, sample, evaluate, export, infer):
         command.add_parser(sub)
     return parser
 

@@ -33,6 +33,7 @@ Example:
 
 from ascendgan.data.cache import cache_locally, default_cache_root
 from ascendgan.data.cifar10 import CIFAR10_CLASSES, CIFAR10_FORMATS, cifar10, cifar10_arrays
+from ascendgan.data.edges import edge_map, edge_pairs
 from ascendgan.data.errors import CorruptImageWarning, DataFormatError, DatasetNotFoundError
 from ascendgan.data.image_folder import (
     IMAGE_EXTENSIONS,
@@ -41,7 +42,7 @@ from ascendgan.data.image_folder import (
     list_image_files,
 )
 from ascendgan.data.mnist import MNIST_SPLITS, mnist, mnist_arrays, read_idx
-from ascendgan.data.paired import DIRECTIONS, edge_map, edge_pairs, paired_images
+from ascendgan.data.paired import DIRECTIONS, paired_images
 from ascendgan.data.shipped import SHIPPED, shipped_path
 
 __all__ = [

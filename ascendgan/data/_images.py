@@ -12,14 +12,15 @@ TensorFlow ops; Python runs only to emit the warning for a skipped file.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
-import numpy as np
 import tensorflow as tf
 
 from ascendgan.data import _files
-from ascendgan.data._pipeline import AUTOTUNE, graph_fn
+from ascendgan.data._pipeline import AUTOTUNE, Batching, graph_fn
 from ascendgan.data.errors import CorruptImageWarning, DataFormatError, DatasetNotFoundError
+from ascendgan.validation import check_bool, check_int
 
 #: File extensions read as images (compared case-insensitively).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
@@ -108,23 +109,19 @@ def number(tensor):
 # ----------------------------------------------------------------------------- decoding
 
 
-def _decode(path):
+def decode_file(path):
+    """Reads and decodes one image file: ``(uint8 image with its own channels, True)``."""
     data = tf.io.read_file(path)
     image = tf.io.decode_image(data, channels=0, dtype=tf.uint8, expand_animations=False)
     return image, tf.constant(True)
 
 
-def decode_stage(dataset, path_key: str, image_key: str, ok_key: str, deterministic: bool):
-    """Adds the decoded image (uint8, any channels) and an ok flag to dict elements.
-
-    Every element yields exactly one output, so the input's cardinality is restored
-    afterwards (``interleave`` forgets it, and Keras warns about datasets of unknown size).
-    """
-    cardinality = dataset.cardinality()
+def _decode_one(dataset, path_key: str, image_key: str, ok_key: str, deterministic: bool):
+    """Adds the decoded image (uint8, any channels) and an ok flag to dict elements."""
 
     def one(element):
         decoded = (
-            tf.data.Dataset.from_tensors(element[path_key]).map(graph_fn(_decode)).ignore_errors()
+            tf.data.Dataset.from_tensors(element[path_key]).map(graph_fn(decode_file)).ignore_errors()
         )
         failed = tf.data.Dataset.from_tensors((tf.zeros([1, 1, 1], tf.uint8), tf.constant(False)))
         flagged = decoded.concatenate(failed).take(1)
@@ -137,12 +134,29 @@ def decode_stage(dataset, path_key: str, image_key: str, ok_key: str, determinis
 
         return flagged.map(graph_fn(attach))
 
-    decoded = dataset.interleave(
+    return dataset.interleave(
         graph_fn(one), num_parallel_calls=AUTOTUNE, deterministic=deterministic
     )
+
+
+def decode_stage(dataset, keys, deterministic: bool, skip_corrupt: bool):
+    """Decodes the files of dict elements in parallel.
+
+    ``keys`` lists ``(path_key, image_key, ok_key)`` triples: each adds the decoded image
+    (uint8, any channels) and an ok flag. With ``skip_corrupt``, elements holding a file
+    that does not decode are dropped with a :class:`CorruptImageWarning` naming it;
+    otherwise :func:`decoded` raises on them. Without skipping, every element yields
+    exactly one output, so the input's cardinality is restored (``interleave`` forgets
+    it, and Keras warns about datasets of unknown size).
+    """
+    cardinality = dataset.cardinality()
+    for path_key, image_key, ok_key in keys:
+        dataset = _decode_one(dataset, path_key, image_key, ok_key, deterministic)
+    if skip_corrupt:
+        return _skip_undecoded(dataset, [(path_key, ok_key) for path_key, _, ok_key in keys])
     if int(cardinality) == tf.data.UNKNOWN_CARDINALITY:
-        return decoded
-    return decoded.apply(tf.data.experimental.assert_cardinality(cardinality))
+        return dataset
+    return dataset.apply(tf.data.experimental.assert_cardinality(cardinality))
 
 
 def _warn_skipped(path):
@@ -156,7 +170,7 @@ def _warn_skipped(path):
     return False
 
 
-def skip_stage(dataset, pairs):
+def _skip_undecoded(dataset, pairs):
     """Drops elements whose image failed to decode, with a CorruptImageWarning naming it.
     ``pairs`` lists ``(path_key, ok_key)``."""
 
@@ -177,12 +191,16 @@ def skip_stage(dataset, pairs):
     return dataset.filter(graph_fn(keep))
 
 
-def require_decoded(image, ok, path):
-    """``image`` once the decode flag is checked; InvalidArgumentError naming the file."""
+def decoded(element, path_key: str, image_key: str, ok_key: str, skip_corrupt: bool):
+    """The decoded image of a :func:`decode_stage` element; without ``skip_corrupt``, once
+    its decode flag is checked (InvalidArgumentError naming the file)."""
+    image = element[image_key]
+    if skip_corrupt:  # undecodable files were dropped already
+        return image
     check = assert_that(
-        ok,
+        element[ok_key],
         "ascendgan.data: could not read or decode the image file ",
-        path,
+        element[path_key],
         " (corrupt, truncated or not a JPEG/PNG/BMP image). Remove or replace it, or pass "
         "skip_corrupt=True to skip unreadable files with a warning.",
     )
@@ -283,57 +301,69 @@ def resize(image, size, interpolation: str):
     return tf.clip_by_value(image, 0.0, 255.0)
 
 
-def random_crop_flip(images, crop, seed, flip: bool):
-    """The same random crop and (optionally) horizontal flip on every image of the stack
-    ``images`` (k, h, w, c), from a stateless ``seed`` (shape [2])."""
-    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    shape = tf.shape(images)
-    if crop is not None:
-        images = tf.image.stateless_random_crop(
-            images, size=tf.stack([shape[0], crop[0], crop[1], shape[3]]), seed=crop_seed
-        )
-    if flip:
-        mirror = tf.random.stateless_uniform([], seed=flip_seed) < 0.5
-        images = tf.cond(mirror, lambda: tf.reverse(images, axis=[2]), lambda: images)
-    return images
+@dataclasses.dataclass(frozen=True)
+class Jitter:
+    """The pix2pix random jitter, applied identically to the images of one example:
+    resize to ``load_size``, random crop to ``crop_size``, random horizontal flip
+    (appendix 6.2 of pix2pix). Constructing it checks the sizes (ValueError naming them).
+
+    Args:
+        load_size: size to resize to before the random crop, >= ``crop_size``.
+        crop_size: output size (square).
+        jitter: random crop from ``load_size``; False: a plain resize to ``crop_size``.
+        flip: random horizontal mirroring.
+
+    Example:
+
+    >>> Jitter(load_size=286, crop_size=256).crop_size
+    256
+    """
+
+    load_size: int = 286
+    crop_size: int = 256
+    jitter: bool = True
+    flip: bool = True
+
+    def __post_init__(self):
+        load_size = check_int("load_size", self.load_size, minimum=1)
+        crop_size = check_int("crop_size", self.crop_size, minimum=1)
+        if load_size < crop_size:
+            raise ValueError(
+                "`load_size` must be >= `crop_size` (images are resized to load_size, then "
+                f"randomly cropped to crop_size). Received: load_size={load_size}, "
+                f"crop_size={crop_size}"
+            )
+        object.__setattr__(self, "load_size", load_size)
+        object.__setattr__(self, "crop_size", crop_size)
+        check_bool("jitter", self.jitter)
+        check_bool("flip", self.flip)
+
+    def apply(self, stack, seed):
+        """``stack`` (k, h, w, c), float on the 0..255 scale -> (k, crop_size, crop_size, c),
+        every image with the same crop and flip, drawn from the stateless ``seed`` ([2])."""
+        size = self.load_size if self.jitter else self.crop_size
+        stack = tf.image.resize(stack, [size, size], method="bilinear", antialias=True)
+        stack = tf.clip_by_value(stack, 0.0, 255.0)
+        crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        if self.jitter and self.load_size != self.crop_size:
+            shape = tf.shape(stack)
+            stack = tf.image.stateless_random_crop(
+                stack, size=tf.stack([shape[0], self.crop_size, self.crop_size, shape[3]]),
+                seed=crop_seed,
+            )
+        if self.flip:
+            mirror = tf.random.stateless_uniform([], seed=flip_seed) < 0.5
+            stack = tf.cond(mirror, lambda: tf.reverse(stack, axis=[2]), lambda: stack)
+        return tf.ensure_shape(stack, [None, self.crop_size, self.crop_size, stack.shape[-1]])
 
 
-def with_random_seeds(dataset, seed):
-    """Adds a ``seed`` entry (int64 [2]) to every dict element, for stateless random ops:
-    a fixed sequence for a given ``seed`` (different every pass), random when None."""
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+def seeded_elements(elements, count: int, batching: Batching, description: str):
+    """Dict ``elements`` of ``count`` files -> a shuffled (and repeated) dataset whose
+    elements carry a ``seed`` entry (int64 [2]) for stateless random ops: a fixed sequence
+    for a given ``batching.seed`` (different every pass), random when None."""
+    batching.check_enough(count, description)
+    dataset = batching.shuffle_repeat(tf.data.Dataset.from_tensor_slices(elements), count)
+    seeds = tf.data.Dataset.random(
+        seed=batching.derived_seed(1), rerandomize_each_iteration=True
+    ).batch(2)
     return tf.data.Dataset.zip((dataset, seeds)).map(graph_fn(lambda e, s: {**e, "seed": s}))
-
-
-# ----------------------------------------------------------------------------- eager probe
-
-
-def probe(path: str, channels: int, undecodable_ok: bool = False):
-    """Decodes one file eagerly: its (height, width) after the channel check, with a
-    DataFormatError naming the file when it cannot be used (None instead when it does not
-    decode and ``undecodable_ok``)."""
-    try:
-        image, _ = _decode(tf.constant(path))
-    except tf.errors.OpError as error:
-        if undecodable_ok:
-            return None
-        raise DataFormatError(
-            f"Could not read or decode the image file {path!r} (corrupt, truncated or not a "
-            f"JPEG/PNG/BMP image): {error.message.splitlines()[0] if error.message else error}"
-        ) from error
-    found = int(image.shape[2])
-    if not (found == channels or (channels == 3 and found == 1)):
-        raise DataFormatError(
-            f"The image file {path!r} has {found} channels; channels={channels} accepts "
-            f"{'RGB (3) or greyscale (1, replicated)' if channels == 3 else 'greyscale (1)'}"
-            " images."
-        )
-    return int(image.shape[0]), int(image.shape[1])
-
-
-def as_uint8(batches) -> np.ndarray:
-    """Concatenates float batches on the 0..255 scale into a rounded uint8 array."""
-    arrays = [np.asarray(b) for b in batches]
-    if not arrays:
-        return np.zeros((0,), np.uint8)
-    return np.clip(np.rint(np.concatenate(arrays)), 0, 255).astype(np.uint8)

@@ -1,12 +1,20 @@
-"""Shared ``tf.data`` finishing for every loader: argument checks, scaling of uint8 pixels
-to [-1, 1], shuffling with a seed, repeating, batching and prefetching."""
+"""Shared ``tf.data`` finishing for every loader: the batching options (:class:`Batching`),
+the data-specific argument checks (sizes, channels, limits), scaling of uint8 pixels to
+[-1, 1], shuffling with a seed, repeating, batching and prefetching.
+
+Generic argument checks (integers, booleans, choices, seeds) come from
+:mod:`ascendgan.validation`; this module holds only what is particular to image data.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 
 import numpy as np
 import tensorflow as tf
+
+from ascendgan.validation import check_bool, check_int, check_seed
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -16,37 +24,7 @@ AUTOTUNE = tf.data.AUTOTUNE
 graph_fn = tf.autograph.experimental.do_not_convert
 
 
-# ----------------------------------------------------------------------------- argument checks
-
-
-def check_int(argument: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(
-            f"`{argument}` must be an integer >= {minimum}. Received: {argument}={value!r}"
-        )
-    return int(value)
-
-
-def check_bool(argument: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"`{argument}` must be True or False. Received: {argument}={value!r}")
-    return bool(value)
-
-
-def check_choice(argument: str, value, choices):
-    if value not in choices:
-        raise ValueError(
-            f"`{argument}` must be one of {tuple(choices)}. Received: {argument}={value!r}"
-        )
-    return value
-
-
-def check_seed(seed):
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"`seed` must be None or an integer >= 0. Received: seed={seed!r}")
-    return int(seed)
+# ----------------------------------------------------------------------------- data-specific checks
 
 
 def check_size(argument: str, value, allow_none: bool = True):
@@ -70,28 +48,18 @@ def check_size(argument: str, value, allow_none: bool = True):
     )
 
 
-def check_channels(channels) -> int:
-    if channels not in (1, 3) or isinstance(channels, bool):
+def check_channels(channels, argument: str = "channels") -> int:
+    """1 (greyscale) or 3 (RGB); ValueError naming ``argument`` otherwise."""
+    if isinstance(channels, bool) or channels not in (1, 3):
         raise ValueError(
-            f"`channels` must be 1 (greyscale) or 3 (RGB). Received: channels={channels!r}"
+            f"`{argument}` must be 1 (greyscale) or 3 (RGB). Received: {argument}={channels!r}"
         )
     return int(channels)
 
 
-def check_common(batch_size, shuffle, seed, drop_remainder, repeat):
-    """Checks the arguments every dataset function takes; returns them normalized."""
-    return (
-        check_int("batch_size", batch_size),
-        check_bool("shuffle", shuffle),
-        check_seed(seed),
-        check_bool("drop_remainder", drop_remainder),
-        check_bool("repeat", repeat),
-    )
-
-
 def check_limit(limit):
     """``None`` or a positive int: how many examples (from the start) a loader keeps."""
-    return None if limit is None else check_int("limit", limit)
+    return check_int("limit", limit, minimum=1, allow_none=True)
 
 
 def apply_limit(items, limit):
@@ -99,23 +67,79 @@ def apply_limit(items, limit):
     return items if limit is None or items is None else items[:limit]
 
 
-def check_enough(count: int, batch_size: int, drop_remainder: bool, what: str):
-    """Raises when ``drop_remainder`` would leave no batch at all (never a silent empty set)."""
-    if drop_remainder and count < batch_size:
-        raise ValueError(
-            f"{what} holds {count} images, fewer than batch_size={batch_size}: with "
-            "drop_remainder=True the dataset would be empty. Pass a smaller `batch_size` or "
-            "drop_remainder=False."
+# ----------------------------------------------------------------------------- batching
+
+
+@dataclasses.dataclass(frozen=True)
+class Batching:
+    """How a loader turns its examples into batches: the options every dataset function
+    takes, checked once (ValueError naming the argument) and applied by the methods below.
+
+    Args:
+        batch_size: examples per batch, >= 1.
+        shuffle: a full shuffle (buffer = all examples), new every pass.
+        seed: seed of the shuffle and of any random jitter (None: different every run).
+        drop_remainder: drop the last, smaller batch (fixed batch shapes, as GANs want).
+        repeat: repeat forever (otherwise one pass per iteration of the dataset).
+
+    Example:
+
+    >>> batching = Batching(batch_size=2, shuffle=False)
+    >>> numbers = batching.shuffle_repeat(tf.data.Dataset.range(5), 5)
+    >>> [b.numpy().tolist() for b in batching.batch_prefetch(numbers)]
+    [[0, 1], [2, 3]]
+    """
+
+    batch_size: int = 64
+    shuffle: bool = True
+    seed: int | None = None
+    drop_remainder: bool = True
+    repeat: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, minimum=1))
+        check_bool("shuffle", self.shuffle)
+        object.__setattr__(self, "seed", check_seed("seed", self.seed, allow_none=True))
+        check_bool("drop_remainder", self.drop_remainder)
+        check_bool("repeat", self.repeat)
+
+    @classmethod
+    def in_order(cls, batch_size: int) -> Batching:
+        """One pass in file order, last batch kept: what the ``*_arrays`` readers use."""
+        return cls(batch_size=batch_size, shuffle=False, drop_remainder=False)
+
+    @property
+    def deterministic(self) -> bool:
+        """Parallel maps keep their order unless the order is random and unseeded anyway."""
+        return self.seed is not None or not self.shuffle
+
+    def derived_seed(self, offset: int):
+        """A second seed for another random stream (None when unseeded)."""
+        return None if self.seed is None else self.seed + offset
+
+    def check_enough(self, count: int, description: str):
+        """Raises when ``drop_remainder`` would leave no batch at all (never a silent empty
+        set); ``description`` names the data in the message."""
+        if self.drop_remainder and count < self.batch_size:
+            raise ValueError(
+                f"{description} holds {count} images, fewer than batch_size={self.batch_size}: "
+                "with drop_remainder=True the dataset would be empty. Pass a smaller "
+                "`batch_size` or drop_remainder=False."
+            )
+
+    def shuffle_repeat(self, dataset, count: int):
+        """Shuffles with a buffer of ``count`` elements (reshuffled every pass) and repeats
+        forever when asked."""
+        if self.shuffle:
+            dataset = dataset.shuffle(max(count, 1), seed=self.seed, reshuffle_each_iteration=True)
+        if self.repeat:
+            dataset = dataset.repeat()
+        return dataset
+
+    def batch_prefetch(self, dataset):
+        return dataset.batch(self.batch_size, drop_remainder=self.drop_remainder).prefetch(
+            AUTOTUNE
         )
-
-
-def deterministic(shuffle: bool, seed) -> bool:
-    """Parallel maps keep their order unless the order is random and unseeded anyway."""
-    return seed is not None or not shuffle
-
-
-def derived_seed(seed, offset: int):
-    return None if seed is None else seed + offset
 
 
 # ----------------------------------------------------------------------------- scaling
@@ -126,45 +150,21 @@ def to_signed_unit(images) -> tf.Tensor:
     return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
-# ----------------------------------------------------------------------------- finishing
+# ----------------------------------------------------------------------------- in memory
 
 
-def shuffle_repeat(dataset, count: int, shuffle: bool, seed, repeat: bool):
-    """Shuffles with a buffer of ``count`` elements (a full shuffle, reshuffled every
-    pass) and repeats forever when asked."""
-    if shuffle:
-        dataset = dataset.shuffle(max(count, 1), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        dataset = dataset.repeat()
-    return dataset
-
-
-def batch_prefetch(dataset, batch_size: int, drop_remainder: bool):
-    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE)
-
-
-def arrays_dataset(
-    images: np.ndarray,
-    labels,
-    *,
-    batch_size: int,
-    shuffle: bool,
-    seed,
-    drop_remainder: bool,
-    repeat: bool,
-    what: str,
-):
+def arrays_dataset(images: np.ndarray, labels, batching: Batching, description: str):
     """In-memory uint8 images (and int labels, or None) -> batches in [-1, 1].
 
     The arrays are held once, as tensors; the pipeline shuffles and batches indices and
     gathers a whole batch at a time, so an epoch costs one gather per batch.
     """
     count = int(images.shape[0])
-    check_enough(count, batch_size, drop_remainder, what)
+    batching.check_enough(count, description)
     images_t = tf.constant(images)
     labels_t = None if labels is None else tf.constant(np.asarray(labels, dtype=np.int32))
-    indices = shuffle_repeat(tf.data.Dataset.range(count), count, shuffle, seed, repeat)
-    indices = indices.batch(batch_size, drop_remainder=drop_remainder)
+    indices = batching.shuffle_repeat(tf.data.Dataset.range(count), count)
+    indices = indices.batch(batching.batch_size, drop_remainder=batching.drop_remainder)
 
     if labels_t is None:
 

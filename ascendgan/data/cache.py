@@ -94,6 +94,8 @@ def cache_locally(remote_dir, cache_dir=None):
             target = os.path.join(target_folder, name)
             if os.path.exists(target) and os.path.getsize(target) == _files.size(origin):
                 continue
+            # Streamed copy, then rename: ascendgan.files.atomic_write takes the whole
+            # content in memory, which large data files should not need.
             partial = f"{target}.partial-{os.getpid()}"
             tf.io.gfile.copy(origin, partial, overwrite=True)
             os.replace(partial, target)

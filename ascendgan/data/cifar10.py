@@ -23,9 +23,12 @@ import pickle
 
 import numpy as np
 
+from ascendgan import compat
 from ascendgan.data import _files, _images, _pipeline
-from ascendgan.data import image_folder as _image_folder
+from ascendgan.data._image_pipeline import ImageSpec, image_file_dataset, read_uint8
 from ascendgan.data.errors import DataFormatError, DatasetNotFoundError
+from ascendgan.data.image_folder import list_image_files
+from ascendgan.validation import check_bool, check_choice
 
 __all__ = ["CIFAR10_CLASSES", "CIFAR10_FORMATS", "cifar10", "cifar10_arrays"]
 
@@ -46,6 +49,8 @@ CIFAR10_FORMATS = ("auto", "python", "binary", "mat", "folder")
 CIFAR10_SPLITS = ("train", "test")
 
 _RECORD = 3072  # 3 x 32 x 32 pixel bytes
+#: The image-folder format: RGB files of exactly 32x32 pixels.
+_FOLDER_IMAGES = ImageSpec(channels=3, expected_size=(32, 32))
 _BATCHES = {
     "python": ("cifar-10-batches-py", "data_batch_{}", "test_batch"),
     "binary": ("cifar-10-batches-bin", "data_batch_{}.bin", "test_batch.bin"),
@@ -230,9 +235,9 @@ def _folder_classes(folder: str):
 
 def _resolve(path, split, fmt, download):
     """-> ("arrays", (images, labels)) or ("folder", (files, labels))."""
-    _pipeline.check_choice("split", split, CIFAR10_SPLITS)
-    _pipeline.check_choice("format", fmt, CIFAR10_FORMATS)
-    download = _pipeline.check_bool("download", download)
+    check_choice("split", split, CIFAR10_SPLITS)
+    check_choice("format", fmt, CIFAR10_FORMATS)
+    download = check_bool("download", download)
     if path is None:
         if fmt not in ("auto", "python"):
             raise ValueError(
@@ -266,9 +271,7 @@ def _resolve(path, split, fmt, download):
             folder = _locate_folder(path, split)
             if folder is not None:
                 classes = _folder_classes(folder)
-                files, labels, _ = _image_folder.list_image_files(
-                    folder, with_labels=True, class_names=classes
-                )
+                files, labels, _ = list_image_files(folder, with_labels=True, class_names=classes)
                 return "folder", (files, labels)
         else:
             files = _locate_batches(path, candidate, split)
@@ -289,8 +292,6 @@ def _read_all(files, fmt):
 
 
 def _download(split):
-    from ascendgan import compat
-
     (x_train, y_train), (x_test, y_test) = compat.keras.datasets.cifar10.load_data()
     images, labels = (x_train, y_train) if split == "train" else (x_test, y_test)
     images = np.asarray(images, dtype=np.uint8)
@@ -341,28 +342,7 @@ def cifar10_arrays(path=None, split="train", format="auto", download=False):  # 
     if kind == "arrays":
         return payload
     files, labels = payload
-    dataset = _image_folder._build_image_dataset(
-        files,
-        labels,
-        channels=3,
-        image_size=None,
-        center_crop=None,
-        crop_to_aspect_ratio=False,
-        interpolation="bilinear",
-        expected_size=(32, 32),
-        skip_corrupt=False,
-        batch_size=1000,
-        shuffle=False,
-        seed=None,
-        drop_remainder=False,
-        repeat=False,
-        cache=False,
-        scale=False,
-        what=f"the CIFAR-10 {split} image folder",
-    )
-    batches = list(dataset)
-    images = _images.as_uint8([b[0] for b in batches])
-    return images, np.concatenate([b[1].numpy() for b in batches]).astype(np.int32)
+    return read_uint8(files, labels, _FOLDER_IMAGES, f"the CIFAR-10 {split} image folder")
 
 
 def cifar10(
@@ -408,42 +388,13 @@ def cifar10(
     >>> ds = ascendgan.data.cifar10("cifar-10-batches-py", batch_size=64)  # doctest: +SKIP
     >>> gan.fit(ds, epochs=...)                                           # doctest: +SKIP
     """
-    batch_size, shuffle, seed, drop_remainder, repeat = _pipeline.check_common(
-        batch_size, shuffle, seed, drop_remainder, repeat
-    )
-    with_labels = _pipeline.check_bool("with_labels", with_labels)
+    batching = _pipeline.Batching(batch_size, shuffle, seed, drop_remainder, repeat)
+    with_labels = check_bool("with_labels", with_labels)
     limit = _pipeline.check_limit(limit)
     kind, payload = _resolve(path, split, format, download)
-    what = f'CIFAR-10 split "{split}"'
+    description = f'CIFAR-10 split "{split}"'
+    examples, labels = (_pipeline.apply_limit(a, limit) for a in payload)
+    labels = labels if with_labels else None
     if kind == "arrays":
-        images, labels = (_pipeline.apply_limit(a, limit) for a in payload)
-        return _pipeline.arrays_dataset(
-            images,
-            labels if with_labels else None,
-            batch_size=batch_size,
-            shuffle=shuffle,
-            seed=seed,
-            drop_remainder=drop_remainder,
-            repeat=repeat,
-            what=what,
-        )
-    files, labels = (_pipeline.apply_limit(a, limit) for a in payload)
-    return _image_folder._build_image_dataset(
-        files,
-        labels if with_labels else None,
-        channels=3,
-        image_size=None,
-        center_crop=None,
-        crop_to_aspect_ratio=False,
-        interpolation="bilinear",
-        expected_size=(32, 32),
-        skip_corrupt=False,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        drop_remainder=drop_remainder,
-        repeat=repeat,
-        cache=False,
-        scale=True,
-        what=what,
-    )
+        return _pipeline.arrays_dataset(examples, labels, batching, description)
+    return image_file_dataset(examples, labels, _FOLDER_IMAGES, batching, description=description)

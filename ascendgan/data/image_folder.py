@@ -5,8 +5,10 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ascendgan.data import _files, _images, _pipeline
-from ascendgan.data._images import IMAGE_EXTENSIONS, INTERPOLATIONS
+from ascendgan.data._image_pipeline import ImageSpec, image_file_dataset, read_uint8
+from ascendgan.data._images import IMAGE_EXTENSIONS
 from ascendgan.data.errors import DataFormatError
+from ascendgan.validation import check_bool
 
 __all__ = ["IMAGE_EXTENSIONS", "image_folder", "image_folder_arrays", "list_image_files"]
 
@@ -54,7 +56,7 @@ def list_image_files(path, with_labels=False, class_names=None):
     (['2.png', '3.png', '1.png'], [0, 0, 1], ('cat', 'dog'))
     """
     path = _files.as_path(path)
-    with_labels = _pipeline.check_bool("with_labels", with_labels)
+    with_labels = check_bool("with_labels", with_labels)
     _images.require_folder(path, "image folder")
     if not with_labels:
         if class_names is not None:
@@ -114,94 +116,11 @@ def list_image_files(path, with_labels=False, class_names=None):
     return files, labels, class_names
 
 
-def _build_image_dataset(
-    files,
-    labels,
-    *,
-    channels,
-    image_size,
-    center_crop,
-    crop_to_aspect_ratio,
-    interpolation,
-    expected_size,
-    skip_corrupt,
-    batch_size,
-    shuffle,
-    seed,
-    drop_remainder,
-    repeat,
-    cache,
-    scale,
-    what,
-):
-    """The shared file pipeline: list -> shuffle -> decode (parallel) -> check -> crop /
-    resize -> scale -> batch -> prefetch. ``labels`` None yields images only."""
-    count = len(files)
-    _pipeline.check_enough(count, batch_size, drop_remainder, what)
-    ordered = _pipeline.deterministic(shuffle, seed)
-    reason = "(the size this data set needs)"
-    if expected_size is None and image_size is None and center_crop is None:
-        for first in files:  # with skip_corrupt, the first file that decodes
-            expected_size = _images.probe(first, channels, undecodable_ok=skip_corrupt)
-            if expected_size is not None:
-                break
-        else:
-            raise DataFormatError(f"None of the {count} image files of {what} can be decoded.")
-        reason = (
-            f"(the size of the first file, {first}); pass image_size= to resize images "
-            "of different sizes"
-        )
-    with_labels = labels is not None
-    elements = {
-        "path": tf.constant(files),
-        "label": tf.constant(labels if with_labels else [0] * count, tf.int32),
-    }
-    dataset = tf.data.Dataset.from_tensor_slices(elements)
-    if not cache:
-        dataset = _pipeline.shuffle_repeat(dataset, count, shuffle, seed, repeat)
-    dataset = _images.decode_stage(dataset, "path", "image", "ok", ordered)
-    if skip_corrupt:
-        dataset = _images.skip_stage(dataset, [("path", "ok")])
-
-    def transform(element):
-        path = element["path"]
-        image = element["image"]
-        if not skip_corrupt:
-            image = _images.require_decoded(image, element["ok"], path)
-        image = _images.fix_channels(image, path, channels)
-        if expected_size is not None:
-            image = _images.check_shape(image, path, expected_size, reason)
-        if center_crop is not None:
-            image = _images.center_crop(image, path, center_crop)
-        if image_size is not None:
-            if crop_to_aspect_ratio:
-                image = _images.crop_to_aspect(image, image_size)
-            image = _images.resize(image, image_size, interpolation)
-            image = tf.ensure_shape(image, [image_size[0], image_size[1], channels])
-        image = _pipeline.to_signed_unit(image) if scale else tf.cast(image, tf.float32)
-        return (image, element["label"]) if with_labels else image
-
-    dataset = dataset.map(
-        _pipeline.graph_fn(transform), num_parallel_calls=_pipeline.AUTOTUNE, deterministic=ordered
-    )
-    if cache:
-        dataset = dataset.cache()
-        dataset = _pipeline.shuffle_repeat(dataset, count, shuffle, seed, repeat)
-    return _pipeline.batch_prefetch(dataset, batch_size, drop_remainder)
-
-
-def _check_folder_args(image_size, center_crop, channels, interpolation, crop_to_aspect_ratio):
-    image_size = _pipeline.check_size("image_size", image_size)
-    center_crop = _pipeline.check_size("center_crop", center_crop)
-    channels = _pipeline.check_channels(channels)
-    _pipeline.check_choice("interpolation", interpolation, INTERPOLATIONS)
-    crop_to_aspect_ratio = _pipeline.check_bool("crop_to_aspect_ratio", crop_to_aspect_ratio)
-    if crop_to_aspect_ratio and image_size is None:
-        raise ValueError(
-            "`crop_to_aspect_ratio=True` needs `image_size` (the aspect ratio to crop to). "
-            "Received: image_size=None"
-        )
-    return image_size, center_crop, channels, crop_to_aspect_ratio
+def _listed(path, with_labels, class_names, limit):
+    """:func:`list_image_files` keeping the first ``limit`` files."""
+    limit = _pipeline.check_limit(limit)
+    files, labels, names = list_image_files(path, with_labels=with_labels, class_names=class_names)
+    return _pipeline.apply_limit(files, limit), _pipeline.apply_limit(labels, limit), names
 
 
 def image_folder(
@@ -284,35 +203,14 @@ def image_folder(
     ...                                  image_size=64)          # doctest: +SKIP
     """
     path = _files.as_path(path)
-    image_size, center_crop, channels, crop_to_aspect_ratio = _check_folder_args(
-        image_size, center_crop, channels, interpolation, crop_to_aspect_ratio
-    )
-    batch_size, shuffle, seed, drop_remainder, repeat = _pipeline.check_common(
-        batch_size, shuffle, seed, drop_remainder, repeat
-    )
-    skip_corrupt = _pipeline.check_bool("skip_corrupt", skip_corrupt)
-    cache = _pipeline.check_bool("cache", cache)
-    limit = _pipeline.check_limit(limit)
-    files, labels, names = list_image_files(path, with_labels=with_labels, class_names=class_names)
-    files, labels = _pipeline.apply_limit(files, limit), _pipeline.apply_limit(labels, limit)
-    dataset = _build_image_dataset(
-        files,
-        labels,
-        channels=channels,
-        image_size=image_size,
-        center_crop=center_crop,
-        crop_to_aspect_ratio=crop_to_aspect_ratio,
-        interpolation=interpolation,
-        expected_size=None,
-        skip_corrupt=skip_corrupt,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        drop_remainder=drop_remainder,
-        repeat=repeat,
-        cache=cache,
-        scale=True,
-        what=f"the image folder {path!r}",
+    spec = ImageSpec(channels=channels, image_size=image_size, center_crop=center_crop,
+                     crop_to_aspect_ratio=crop_to_aspect_ratio, interpolation=interpolation,
+                     skip_corrupt=skip_corrupt)
+    batching = _pipeline.Batching(batch_size, shuffle, seed, drop_remainder, repeat)
+    cache = check_bool("cache", cache)
+    files, labels, names = _listed(path, with_labels, class_names, limit)
+    dataset = image_file_dataset(
+        files, labels, spec, batching, description=f"the image folder {path!r}", cache=cache
     )
     dataset.class_names = names
     dataset.file_paths = files
@@ -359,38 +257,9 @@ def image_folder_arrays(
     >>> images = image_folder_arrays("cats", image_size=64,
     ...                              crop_to_aspect_ratio=True)    # doctest: +SKIP
     """
-    import numpy as np
-
     path = _files.as_path(path)
-    image_size, center_crop, channels, crop_to_aspect_ratio = _check_folder_args(
-        image_size, center_crop, channels, interpolation, crop_to_aspect_ratio
-    )
-    skip_corrupt = _pipeline.check_bool("skip_corrupt", skip_corrupt)
-    limit = _pipeline.check_limit(limit)
-    files, labels, _ = list_image_files(path, with_labels=with_labels, class_names=class_names)
-    files, labels = _pipeline.apply_limit(files, limit), _pipeline.apply_limit(labels, limit)
-    dataset = _build_image_dataset(
-        files,
-        labels,
-        channels=channels,
-        image_size=image_size,
-        center_crop=center_crop,
-        crop_to_aspect_ratio=crop_to_aspect_ratio,
-        interpolation=interpolation,
-        expected_size=None,
-        skip_corrupt=skip_corrupt,
-        batch_size=256,
-        shuffle=False,
-        seed=None,
-        drop_remainder=False,
-        repeat=False,
-        cache=False,
-        scale=False,
-        what=f"the image folder {path!r}",
-    )
-    if labels is None:
-        return _images.as_uint8(list(dataset))
-    batches = list(dataset)
-    images = _images.as_uint8([b[0] for b in batches])
-    found = np.concatenate([b[1].numpy() for b in batches]).astype(np.int32)
-    return images, found
+    spec = ImageSpec(channels=channels, image_size=image_size, center_crop=center_crop,
+                     crop_to_aspect_ratio=crop_to_aspect_ratio, interpolation=interpolation,
+                     skip_corrupt=skip_corrupt)
+    files, labels, _ = _listed(path, with_labels, class_names, limit)
+    return read_uint8(files, labels, spec, f"the image folder {path!r}")

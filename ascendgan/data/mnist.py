@@ -11,9 +11,11 @@ import os
 
 import numpy as np
 
+from ascendgan import compat
 from ascendgan.data import _files, _pipeline
 from ascendgan.data.errors import DataFormatError, DatasetNotFoundError
 from ascendgan.data.shipped import shipped_path
+from ascendgan.validation import check_bool, check_choice
 
 __all__ = ["MNIST_SPLITS", "mnist", "mnist_arrays", "read_idx"]
 
@@ -157,8 +159,6 @@ def _from_npz(path: str, split: str):
 
 
 def _download(split: str):
-    from ascendgan import compat
-
     (x_train, y_train), (x_test, y_test) = compat.keras.datasets.mnist.load_data()
     return (x_train, y_train) if split == "train" else (x_test, y_test)
 
@@ -202,8 +202,8 @@ def mnist_arrays(path=None, split="train", download=False):
     >>> images.shape, images.dtype.name, labels.dtype.name
     ((10000, 28, 28, 1), 'uint8', 'int32')
     """
-    _pipeline.check_choice("split", split, MNIST_SPLITS)
-    download = _pipeline.check_bool("download", download)
+    check_choice("split", split, MNIST_SPLITS)
+    download = check_bool("download", download)
     if path is None:
         if split == "test":
             images_path, labels_path = _idx_pair(shipped_path("mnist"), "test")[0]
@@ -288,20 +288,11 @@ def mnist(
     >>> images.shape, labels.dtype.name
     (TensorShape([32, 28, 28, 1]), 'int32')
     """
-    batch_size, shuffle, seed, drop_remainder, repeat = _pipeline.check_common(
-        batch_size, shuffle, seed, drop_remainder, repeat
-    )
-    with_labels = _pipeline.check_bool("with_labels", with_labels)
+    batching = _pipeline.Batching(batch_size, shuffle, seed, drop_remainder, repeat)
+    with_labels = check_bool("with_labels", with_labels)
     limit = _pipeline.check_limit(limit)
     images, labels = mnist_arrays(path=path, split=split, download=download)
     images, labels = _pipeline.apply_limit(images, limit), _pipeline.apply_limit(labels, limit)
     return _pipeline.arrays_dataset(
-        images,
-        labels if with_labels else None,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        drop_remainder=drop_remainder,
-        repeat=repeat,
-        what=f'MNIST split "{split}"',
+        images, labels if with_labels else None, batching, f'MNIST split "{split}"'
     )

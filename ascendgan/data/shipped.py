@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from ascendgan.validation import check_choice
+
 __all__ = ["SHIPPED", "shipped_path"]
 
 #: Names of the data sets inside the package, with what each folder holds.
@@ -36,10 +38,7 @@ def shipped_path(name: str = "mnist") -> str:
     >>> sorted(f for f in os.listdir(shipped_path("mnist")) if f.endswith(".gz"))
     ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']
     """
-    if name not in SHIPPED:
-        raise ValueError(
-            f"`name` must be one of the shipped data sets {tuple(SHIPPED)}. Received: name={name!r}"
-        )
+    check_choice("name", name, SHIPPED)
     folder = os.path.join(_ROOT, name)
     if not os.path.isdir(folder):  # pragma: no cover - a broken installation
         raise FileNotFoundError(

@@ -18,14 +18,9 @@ conventions, which every ascendgan normalization layer follows:
   accumulates in float32); other dtypes, and the cross-replica mode, go through
   :func:`batch_moments`.
 
-:class:`FusedBatchNormalization` is the plain (unconditional) batch normalization with a
-learned per-channel affine built on :func:`batch_norm`; :class:`ResBlockUp` uses it
-when no condition is given. :class:`BatchNormalization` is different: a drop-in subclass
-of Keras's own layer (Keras's variables, config and moving-variance convention) that only
-swaps Keras 3's unfused computation for ``FusedBatchNormV3``; the DCGAN and Pix2Pix
-networks use it.  The small helpers at the end (fresh initializers, sublayer
-building, input checks) are shared by ConditionalBatchNormalization, ResBlockUp and
-ResBlockDown.
+The layers built on it live in :mod:`ascendgan.layers.batch_normalization`
+(``FusedBatchNormalization``, ``BatchNormalization``) and
+:mod:`ascendgan.layers.conditional_batch_normalization`.
 """
 
 from __future__ import annotations
@@ -33,8 +28,10 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ascendgan import compat
+from ascendgan.validation import check_bool, check_number
 
-_FUSED_DTYPES = (tf.float16, tf.bfloat16, tf.float32)
+#: Input dtypes the fused kernel ``FusedBatchNormV3`` reads directly.
+FUSED_DTYPES = (tf.float16, tf.bfloat16, tf.float32)
 
 
 def statistics_dtype(dtype) -> tf.DType:
@@ -88,8 +85,11 @@ def _update_moving(moving_mean, moving_variance, mean, unbiased_variance, moment
     ]
 
 
-def _fused(x, training, moving_mean, moving_variance, momentum, epsilon, scale, offset,
-           biased_moving_variance=False):
+def fused_batch_norm(x, training, moving_mean, moving_variance, momentum, epsilon, scale,
+                     offset, biased_moving_variance=False):
+    """:func:`batch_norm` by one ``FusedBatchNormV3`` kernel, for ``FUSED_DTYPES`` inputs of
+    rank 2 or 4; ``biased_moving_variance`` updates the moving variance with the biased
+    batch variance (Keras 3's convention) instead of the unbiased one."""
     shape = tf.shape(x)
     channels = shape[-1]
     if x.shape.rank != 4:  # (n, c): normalize as (n, 1, 1, c)
@@ -192,72 +192,23 @@ def batch_norm(x, training, moving_mean, moving_variance, momentum, epsilon, sca
         )
     momentum = float(momentum)
     epsilon = float(epsilon)
-    if not synchronized and tf.as_dtype(x.dtype) in _FUSED_DTYPES:
-        return _fused(x, training, moving_mean, moving_variance, momentum, epsilon, scale, offset)
+    if not synchronized and tf.as_dtype(x.dtype) in FUSED_DTYPES:
+        return fused_batch_norm(
+            x, training, moving_mean, moving_variance, momentum, epsilon, scale, offset
+        )
     return _unfused(
         x, training, moving_mean, moving_variance, momentum, epsilon, scale, offset, synchronized
     )
 
 
-def fresh_initializer(initializer):
-    """A new instance of ``initializer`` (same class and config).
-
-    Both Keras versions give identical values on every call of one unseeded initializer
-    instance, so each sublayer gets its own; seeded initializers stay reproducible.
-    """
-    return compat.initializers.get(compat.initializers.serialize(initializer))
-
-
-def build_sublayer(layer, input_shape):
-    """Builds a sublayer inside its name scope (scoped variable names in legacy Keras)."""
-    if compat.KERAS_3:
-        layer.build(input_shape)
-    else:
-        with tf.name_scope(layer.name):
-            layer.build(input_shape)
-
-
-def is_list_of_inputs(inputs, shapes=False):
-    """Whether ``inputs`` is a list of several inputs (or, with ``shapes``, of shapes)."""
-    if isinstance(inputs, tf.TensorShape):
-        return False
-    if not isinstance(inputs, (list, tuple)):
-        return False
-    if not shapes:
-        return True
-    return all(
-        item is None or isinstance(item, (list, tuple, tf.TensorShape)) for item in inputs
-    ) and any(item is not None for item in inputs)
-
-
-def describe_inputs(inputs, shapes=False):
-    """Short description of a layer's inputs (or of their shapes) for error messages."""
-    if is_list_of_inputs(inputs, shapes):
-        return f"a list of {len(inputs)} inputs"
-    shape = inputs if shapes else getattr(inputs, "shape", None)
-    if shape is None:
-        return f"a single {type(inputs).__name__}"
-    return f"a single tensor of shape {tuple(tf.TensorShape(shape).as_list())}"
-
-
-def check_image_rank(inputs, layer_name, argument="inputs"):
-    """Raises a ValueError naming ``argument`` unless ``inputs`` is a 4D (NHWC) tensor."""
-    rank = inputs.shape.rank
-    if rank is not None and rank != 4:
-        raise ValueError(
-            f"{layer_name} expects `{argument}` of rank 4 (n, h, w, channels). Received: "
-            f"{argument}.shape={tuple(inputs.shape)}"
-        )
-
-
-def check_momentum_epsilon(momentum, epsilon):
-    """Validates the batch-norm hyper-parameters; raises ValueError naming the argument."""
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not (
-        0.0 <= momentum < 1.0
-    ):
-        raise ValueError(f"`momentum` must be a float in [0, 1). Received: momentum={momentum!r}")
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
-        raise ValueError(f"`epsilon` must be a float > 0. Received: epsilon={epsilon!r}")
+def check_batch_norm_arguments(momentum, epsilon, synchronized):
+    """The batch-norm hyper-parameters, checked (ValueError naming the argument) and
+    converted: ``(momentum in [0, 1) as float, epsilon > 0 as float, synchronized)``."""
+    return (
+        check_number("momentum", momentum, minimum=0, maximum=1, max_inclusive=False),
+        check_number("epsilon", epsilon, minimum=0, min_inclusive=False),
+        check_bool("synchronized", synchronized),
+    )
 
 
 def add_moving_statistics(layer, channels):
@@ -268,141 +219,3 @@ def add_moving_statistics(layer, channels):
     layer.moving_variance = compat.add_state_weight(
         layer, "moving_variance", (channels,), compat.initializers.Ones(), aggregation="mean"
     )
-
-
-class FusedBatchNormalization(compat.layers.Layer):
-    """Batch normalization with a learned per-channel scale and offset, on :func:`batch_norm`.
-
-    Private building block (unconditional :class:`ResBlockUp`); same conventions as
-    :class:`ConditionalBatchNormalization`: float32 statistics, unbiased moving
-    variance, ``momentum=0.9`` meaning PyTorch's 0.1.
-
-    Args:
-        momentum: moving-average momentum in [0, 1). Defaults to 0.9.
-        epsilon: added to the variance. Defaults to 1e-5.
-        synchronized: under a ``tf.distribute`` strategy, batch statistics over the
-            global batch (all replicas; one all-reduce per call). Defaults to False.
-        **kwargs: base layer arguments (``name``, ``dtype``).
-
-    Call arguments:
-        inputs: tensor ``(n, c)`` or ``(n, h, w, c)``.
-        training: Python bool or boolean tensor.
-
-    Returns:
-        the normalized tensor, same shape, in the compute dtype.
-    """
-
-    def __init__(self, momentum=0.9, epsilon=1e-5, synchronized=False, **kwargs):
-        super().__init__(**kwargs)
-        check_momentum_epsilon(momentum, epsilon)
-        if not isinstance(synchronized, bool):
-            raise TypeError(f"`synchronized` must be True or False. Received: synchronized={synchronized!r}")
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
-        self.synchronized = synchronized
-
-    def build(self, input_shape):
-        input_shape = tuple(tf.TensorShape(input_shape).as_list())
-        if len(input_shape) not in (2, 4) or input_shape[-1] is None:
-            raise ValueError(
-                f"{type(self).__name__} expects `inputs` of rank 2 or 4 with a known channel "
-                f"count. Received: inputs.shape={input_shape}"
-            )
-        channels = input_shape[-1]
-        self.gamma = self.add_weight(
-            name="gamma", shape=(channels,), initializer=compat.initializers.Ones(),
-            trainable=True, dtype="float32",
-        )
-        self.beta = self.add_weight(
-            name="beta", shape=(channels,), initializer=compat.initializers.Zeros(),
-            trainable=True, dtype="float32",
-        )
-        add_moving_statistics(self, channels)
-        self.built = True
-
-    def call(self, inputs, training=None):
-        return batch_norm(
-            inputs, training, self.moving_mean, self.moving_variance, self.momentum,
-            self.epsilon,
-            scale=tf.cast(compat.full_precision(self.gamma), tf.float32),
-            offset=tf.cast(compat.full_precision(self.beta), tf.float32),
-            synchronized=self.synchronized,
-        )
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"momentum": self.momentum, "epsilon": self.epsilon,
-                       "synchronized": self.synchronized})
-        return config
-
-
-@compat.register
-class BatchNormalization(compat.layers.BatchNormalization):
-    """Keras's ``BatchNormalization`` computed by one fused kernel (drop-in subclass).
-
-    Same constructor, variables (``gamma``, ``beta``, ``moving_mean``,
-    ``moving_variance``), configuration and maths as ``keras.layers.BatchNormalization``:
-    the batch is normalized with its biased variance and the moving statistics follow
-    ``moving = moving * momentum + batch * (1 - momentum)`` with the biased variance, as
-    Keras 3 does. Only the computation differs: under Keras 3, 4D channels-last inputs
-    of float16 / bfloat16 / float32 go through ``FusedBatchNormV3`` (one kernel forward,
-    one backward, reading bfloat16 directly with float32 statistics) instead of Keras 3's
-    separate moments, normalization and casts, which made a DCGAN training step about
-    25% faster in mixed bfloat16 on CPU. Other inputs (other ranks or axes, masks,
-    ``synchronized=True``, ``renorm=True``) and legacy Keras 2 (whose own layer already
-    uses the fused kernel) take the parent's code.
-
-    Used by the DCGAN and Pix2Pix networks; the class keeps the name
-    ``BatchNormalization`` so models built with it look like Keras's in summaries.
-
-    Args:
-        **kwargs: the arguments of ``keras.layers.BatchNormalization``.
-
-    Call arguments:
-        inputs: tensor of any rank (fused for rank 4 with ``axis=-1`` / ``3``).
-        training: Python bool or boolean tensor; True normalizes with batch statistics
-            and updates the moving statistics (when the layer is trainable).
-        mask: optional mask (parent's code path).
-
-    Returns:
-        the normalized tensor, in the layer's compute dtype.
-
-    Example:
-
-    >>> import numpy as np
-    >>> layer = BatchNormalization(momentum=0.9, epsilon=1e-5)
-    >>> y = layer(np.ones((2, 4, 4, 3), "float32"), training=True)
-    >>> tuple(y.shape)
-    (2, 4, 4, 3)
-    """
-
-    def _can_fuse(self, inputs, mask):
-        if not compat.KERAS_3 or mask is not None:
-            return False
-        if getattr(self, "synchronized", False) or getattr(self, "renorm", False):
-            return False
-        rank = inputs.shape.rank
-        if rank != 4 or self.axis not in (-1, 3):
-            return False
-        return tf.as_dtype(inputs.dtype) in _FUSED_DTYPES
-
-    def call(self, inputs, training=None, mask=None):
-        if not self._can_fuse(inputs, mask):
-            return super().call(inputs, training=training, mask=mask)
-        x = inputs
-        if tf.as_dtype(x.dtype) != tf.as_dtype(self.compute_dtype) and tf.as_dtype(
-            self.compute_dtype
-        ) in _FUSED_DTYPES:
-            x = tf.cast(x, self.compute_dtype)
-        channels = x.shape[-1]
-        scale = (tf.cast(compat.full_precision(self.gamma), tf.float32) if self.scale
-                 else tf.ones([channels], tf.float32))
-        offset = (tf.cast(compat.full_precision(self.beta), tf.float32) if self.center
-                  else tf.zeros([channels], tf.float32))
-        if not self.trainable:  # Keras: a frozen batch norm runs in inference mode
-            training = False
-        return _fused(x, training, self.moving_mean, self.moving_variance, float(self.momentum),
-                      float(self.epsilon), scale, offset, biased_moving_variance=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ascendgan import compat
+from ascendgan.validation import check_int, check_number
 
 
 def _l2_normalize(x, epsilon):
@@ -54,17 +55,8 @@ class SpectralNormMixin:
     """
 
     def _sn_validate(self, power_iterations, epsilon):
-        if isinstance(power_iterations, bool) or not isinstance(power_iterations, int) or (
-            power_iterations < 1
-        ):
-            raise ValueError(
-                f"`power_iterations` must be an integer >= 1. Received: "
-                f"power_iterations={power_iterations!r}"
-            )
-        if not float(epsilon) > 0:
-            raise ValueError(f"`epsilon` must be > 0. Received: epsilon={epsilon!r}")
-        self.power_iterations = power_iterations
-        self.epsilon = float(epsilon)
+        self.power_iterations = check_int("power_iterations", power_iterations, minimum=1)
+        self.epsilon = check_number("epsilon", epsilon, minimum=0, min_inclusive=False)
         self.input_spec = None  # replaced by check_input, whose errors name `inputs`
 
     def _sn_build(self, output_size: int):
@@ -128,6 +120,19 @@ class SpectralNormMixin:
 
     def _sn_config(self):
         return {"power_iterations": self.power_iterations, "epsilon": self.epsilon}
+
+
+def check_spectral_norm_initializer(use_spectral_norm, kernel_initializer):
+    """Raises a ValueError when spectral normalization would divide a zero kernel by 0."""
+    if isinstance(kernel_initializer, str):
+        zeros = kernel_initializer.lower() == "zeros"
+    else:
+        zeros = isinstance(kernel_initializer, compat.initializers.Zeros)
+    if use_spectral_norm and zeros:
+        raise ValueError(
+            "A zero kernel has no spectral norm: with `use_spectral_norm=True` the "
+            f"`kernel_initializer` must not be zeros. Received: kernel_initializer={kernel_initializer!r}"
+        )
 
 
 def check_channels_last(data_format, layer_name):

@@ -8,19 +8,17 @@ from ascendgan import compat
 from ascendgan.layers._batch_norm import (
     add_moving_statistics,
     batch_norm,
+    check_batch_norm_arguments,
+)
+from ascendgan.layers._spectral import check_spectral_norm_initializer
+from ascendgan.layers.sn_dense import SNDense
+from ascendgan.layers.sublayers import (
     build_sublayer,
-    check_momentum_epsilon,
     describe_inputs,
     fresh_initializer,
     is_list_of_inputs,
 )
-from ascendgan.layers.sn_dense import SNDense
-
-
-def _is_zeros(initializer) -> bool:
-    if isinstance(initializer, str):
-        return initializer.lower() == "zeros"
-    return isinstance(initializer, compat.initializers.Zeros)
+from ascendgan.validation import check_int
 
 
 @compat.register
@@ -125,42 +123,23 @@ class ConditionalBatchNormalization(compat.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if num_classes is not None and (
-            isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes <= 0
-        ):
-            raise ValueError(
-                "`num_classes` must be a positive integer, or None for vector conditions. "
-                f"Received: num_classes={num_classes!r}"
-            )
-        check_momentum_epsilon(momentum, epsilon)
+        # num_classes=None: vector conditions
+        self.num_classes = check_int("num_classes", num_classes, minimum=1, allow_none=True)
+        self.momentum, self.epsilon, self.synchronized = check_batch_norm_arguments(
+            momentum, epsilon, synchronized
+        )
         if num_classes is not None and use_spectral_norm:
             raise ValueError(
                 "`use_spectral_norm=True` applies to the projections of vector conditions "
                 "(num_classes=None); class-id conditions use plain embedding tables. Received: "
                 f"num_classes={num_classes!r}, use_spectral_norm=True"
             )
-        if use_spectral_norm and _is_zeros(kernel_initializer):
-            raise ValueError(
-                "A zero kernel has no spectral norm: with `use_spectral_norm=True` the "
-                "`kernel_initializer` must not be zeros. Received: "
-                f"kernel_initializer={kernel_initializer!r}"
-            )
-        if isinstance(power_iterations, bool) or not isinstance(power_iterations, int) or (
-            power_iterations < 1
-        ):
-            raise ValueError(
-                f"`power_iterations` must be an integer >= 1. Received: "
-                f"power_iterations={power_iterations!r}"
-            )
-        self.num_classes = num_classes
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
+        check_spectral_norm_initializer(use_spectral_norm, kernel_initializer)
+        self.power_iterations = check_int("power_iterations", power_iterations, minimum=1)
         self.use_spectral_norm = bool(use_spectral_norm)
-        self.power_iterations = power_iterations
         self.embeddings_initializer = compat.initializers.get(embeddings_initializer)
         self.kernel_initializer = compat.initializers.get(kernel_initializer)
         self.projection_use_bias = bool(projection_use_bias)
-        self.synchronized = bool(synchronized)
         self.bias_initializer = compat.initializers.get(bias_initializer)
         self._condition_dim = None
         self.gain_projection = None

@@ -5,13 +5,15 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.layers._batch_norm import (
+from ascendgan.layers._spectral import check_spectral_norm_initializer
+from ascendgan.layers.res_block_up import make_conv
+from ascendgan.layers.sublayers import (
     build_sublayer,
     check_image_rank,
     describe_inputs,
     is_list_of_inputs,
 )
-from ascendgan.layers.res_block_up import check_block_arguments, make_conv
+from ascendgan.validation import check_int
 
 
 def average_pool(x):
@@ -90,12 +92,12 @@ class ResBlockDown(compat.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_block_arguments(filters, use_spectral_norm, power_iterations, kernel_initializer)
-        self.filters = filters
+        self.filters = check_int("filters", filters, minimum=1)
+        self.power_iterations = check_int("power_iterations", power_iterations, minimum=1)
+        check_spectral_norm_initializer(use_spectral_norm, kernel_initializer)
         self.downsample = bool(downsample)
         self.preactivation = bool(preactivation)
         self.use_spectral_norm = bool(use_spectral_norm)
-        self.power_iterations = power_iterations
         self.kernel_initializer = compat.initializers.get(kernel_initializer)
         self.conv1 = self._make_conv(filters, 3, "conv1")
         self.conv2 = self._make_conv(filters, 3, "conv2")

@@ -5,17 +5,19 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.layers._batch_norm import (
-    FusedBatchNormalization,
+from ascendgan.layers._batch_norm import check_batch_norm_arguments
+from ascendgan.layers._spectral import check_spectral_norm_initializer
+from ascendgan.layers.batch_normalization import FusedBatchNormalization
+from ascendgan.layers.conditional_batch_normalization import ConditionalBatchNormalization
+from ascendgan.layers.sn_conv2d import SNConv2D
+from ascendgan.layers.sublayers import (
     build_sublayer,
     check_image_rank,
-    check_momentum_epsilon,
     describe_inputs,
     fresh_initializer,
     is_list_of_inputs,
 )
-from ascendgan.layers.conditional_batch_normalization import ConditionalBatchNormalization
-from ascendgan.layers.sn_conv2d import SNConv2D
+from ascendgan.validation import check_choice, check_int
 
 _CONDITIONS = ("class", "vector", None)
 
@@ -42,26 +44,6 @@ def make_conv(filters, kernel_size, use_spectral_norm, power_iterations, kernel_
     if use_spectral_norm:
         return SNConv2D(filters, kernel_size, power_iterations=power_iterations, **common)
     return compat.layers.Conv2D(filters, kernel_size, **common)
-
-
-def check_block_arguments(filters, use_spectral_norm, power_iterations, kernel_initializer):
-    if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
-        raise ValueError(f"`filters` must be a positive integer. Received: filters={filters!r}")
-    if isinstance(power_iterations, bool) or not isinstance(power_iterations, int) or (
-        power_iterations < 1
-    ):
-        raise ValueError(
-            f"`power_iterations` must be an integer >= 1. Received: "
-            f"power_iterations={power_iterations!r}"
-        )
-    zeros = (isinstance(kernel_initializer, str) and kernel_initializer.lower() == "zeros") or (
-        isinstance(kernel_initializer, compat.initializers.Zeros)
-    )
-    if use_spectral_norm and zeros:
-        raise ValueError(
-            "A zero kernel has no spectral norm: with `use_spectral_norm=True` the "
-            f"`kernel_initializer` must not be zeros. Received: kernel_initializer={kernel_initializer!r}"
-        )
 
 
 def _spatial(shape, factor):
@@ -157,11 +139,10 @@ class ResBlockUp(compat.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_block_arguments(filters, use_spectral_norm, power_iterations, kernel_initializer)
-        if condition not in _CONDITIONS:
-            raise ValueError(
-                f"`condition` must be one of {_CONDITIONS}. Received: condition={condition!r}"
-            )
+        self.filters = check_int("filters", filters, minimum=1)
+        self.power_iterations = check_int("power_iterations", power_iterations, minimum=1)
+        check_spectral_norm_initializer(use_spectral_norm, kernel_initializer)
+        check_choice("condition", condition, _CONDITIONS)
         if condition == "class" and num_classes is None:
             raise ValueError(
                 "`condition='class'` needs `num_classes`. Received: num_classes=None"
@@ -171,18 +152,13 @@ class ResBlockUp(compat.layers.Layer):
                 f"`num_classes` is used with condition='class' only. Received: "
                 f"condition={condition!r}, num_classes={num_classes!r}"
             )
-        check_momentum_epsilon(momentum, epsilon)
-        self.filters = filters
+        self.momentum, self.epsilon, self.synchronized = check_batch_norm_arguments(
+            momentum, epsilon, synchronized
+        )
         self.condition = condition
         self.num_classes = num_classes
         self.upsample = bool(upsample)
         self.use_spectral_norm = bool(use_spectral_norm)
-        self.power_iterations = power_iterations
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
-        if not isinstance(synchronized, bool):
-            raise TypeError(f"`synchronized` must be True or False. Received: synchronized={synchronized!r}")
-        self.synchronized = synchronized
         self.kernel_initializer = compat.initializers.get(kernel_initializer)
 
         self.bn1 = self._make_norm("bn1")

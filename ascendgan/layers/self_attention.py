@@ -7,16 +7,7 @@ import tensorflow as tf
 from ascendgan import compat
 from ascendgan.layers._spectral import check_input
 from ascendgan.layers.sn_conv2d import SNConv2D
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1. Received: {name}={value!r}")
-
-
-def _check_bool(value, name):
-    if not isinstance(value, bool):
-        raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
+from ascendgan.validation import check_bool, check_int
 
 
 @compat.register
@@ -103,16 +94,11 @@ class SelfAttention(compat.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_positive_int(key_reduction, "key_reduction")
-        _check_positive_int(value_reduction, "value_reduction")
-        _check_bool(pooling, "pooling")
-        _check_bool(use_spectral_norm, "use_spectral_norm")
-        _check_positive_int(power_iterations, "power_iterations")
-        self.key_reduction = key_reduction
-        self.value_reduction = value_reduction
-        self.pooling = pooling
-        self.use_spectral_norm = use_spectral_norm
-        self.power_iterations = power_iterations
+        self.key_reduction = check_int("key_reduction", key_reduction, minimum=1)
+        self.value_reduction = check_int("value_reduction", value_reduction, minimum=1)
+        self.pooling = check_bool("pooling", pooling)
+        self.use_spectral_norm = check_bool("use_spectral_norm", use_spectral_norm)
+        self.power_iterations = check_int("power_iterations", power_iterations, minimum=1)
         self.kernel_initializer = compat.initializers.get(kernel_initializer)
         self.kernel_regularizer = compat.regularizers.get(kernel_regularizer)
         self._channels = None

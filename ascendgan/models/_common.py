@@ -5,23 +5,19 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.layers._batch_norm import BatchNormalization
+from ascendgan.layers.batch_normalization import BatchNormalization
+from ascendgan.validation import check_choice
 
 layers = compat.layers
 
 
-def check_int(name, value, minimum=1):
-    """Raises ValueError unless ``value`` is an int (not a bool) >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
-        )
+#: Values of the networks' ``batch_norm`` argument: which batch-normalization layer they use.
+BATCH_NORM_IMPLEMENTATIONS = ("fused", "keras")
 
 
-def check_bool(name, value):
-    """Raises TypeError unless ``value`` is True or False."""
-    if not isinstance(value, bool):
-        raise TypeError(f"`{name}` must be True or False. Received: {name}={value!r}")
+def check_batch_norm(value):
+    """Validates a network's ``batch_norm`` argument (one of :data:`BATCH_NORM_IMPLEMENTATIONS`)."""
+    return check_choice("batch_norm", value, BATCH_NORM_IMPLEMENTATIONS)
 
 
 def weight_initializer():
@@ -29,12 +25,21 @@ def weight_initializer():
     return compat.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
-def batch_norm(synchronized=False):
+def batch_norm_layer(synchronized=False, implementation="fused"):
     """Batch normalization as in the reference implementations: momentum 0.9 (PyTorch's
-    0.1), epsilon 1e-5, gamma ~ N(1, 0.02); Keras's layer on one fused kernel (same
-    variables). ``synchronized=True`` computes the statistics over the global batch
-    under a ``tf.distribute`` strategy (Keras's own cross-replica path)."""
-    return BatchNormalization(
+    0.1), epsilon 1e-5, gamma ~ N(1, 0.02).
+
+    Args:
+        synchronized: compute the statistics over the global batch under a
+            ``tf.distribute`` strategy (Keras's own cross-replica path).
+        implementation: ``"fused"`` (default): Keras's layer computed by one fused kernel
+            (``ascendgan``'s ``BatchNormalization`` subclass); ``"keras"``: Keras's own
+            ``BatchNormalization`` (under Keras 3 unfused: separate moments,
+            normalization and casts). Both have the same variables, names and maths.
+    """
+    check_batch_norm(implementation)
+    layer = BatchNormalization if implementation == "fused" else layers.BatchNormalization
+    return layer(
         momentum=0.9,
         epsilon=1e-5,
         gamma_initializer=compat.initializers.RandomNormal(mean=1.0, stddev=0.02),

@@ -1,14 +1,28 @@
 """Devices, precision, loss scaling, data parallelism and the Ascend adapter.
 
 ``get_strategy(device, precision=...)`` returns a :class:`Strategy`; build and compile
-inside ``strategy.scope()`` and ``GAN.compile`` wraps its optimizers for the device
-(loss-scale managers for float16, the NPU's gradient all-reduce).  The same script runs
-on a CPU, on GPUs, on several workers and on Ascend NPUs; the Ascend adapter is
-imported only when ``device="npu"`` is asked for (or ``"auto"`` finds it installed).
+inside ``strategy.scope()`` and ``GAN.compile`` wraps its optimizers for the device with
+:func:`wrap_optimizer` (a :class:`WrappedOptimizer`: loss-scale managers for float16, the
+NPU's gradient all-reduce).  The same script runs on a CPU, on GPUs, on several workers
+and on Ascend NPUs; the Ascend adapter is imported only when ``device="npu"`` is asked
+for (or ``"auto"`` finds it installed).
+
+Modules: ``distribute`` (:class:`Strategy`, :func:`get_strategy`, :func:`wrap_optimizer`),
+``optimizer`` (:class:`WrappedOptimizer`, the loss-scale metrics), ``loss_scale`` (the
+managers, ``loss_scale=`` specifications), ``finite`` (overflow checks), ``cluster``
+(logical CPUs, rank tables, multi-worker clusters), ``precision``, ``npu`` (the adapter),
+``session`` (TF1 graphs), ``debugging``.  The command-line options live in
+``ascendgan.cli.strategy_options``.
 
 See ``docs/strategy.md``.
 """
 
+from ascendgan.strategy.cluster import (
+    cluster_from_rank_environment,
+    configure_logical_cpus,
+    local_strategy,
+    multi_worker_strategy,
+)
 from ascendgan.strategy.debugging import (
     NonFiniteMonitor,
     ProfilerCallback,
@@ -18,29 +32,26 @@ from ascendgan.strategy.debugging import (
 from ascendgan.strategy.distribute import (
     DEVICES,
     Strategy,
-    add_strategy_arguments,
-    cluster_from_rank_environment,
-    configure_logical_cpus,
     current_strategy,
     get_strategy,
     per_replica_batch_size,
-    prepare_optimizer,
-    strategy_from_arguments,
+    wrap_optimizer,
 )
+from ascendgan.strategy.finite import all_finite, gradient_finiteness
 from ascendgan.strategy.loss_scale import (
     ExponentialUpdateLossScaleManager,
     FixedLossScaleManager,
-    LastValue,
     LossScaleManager,
-    all_finite,
-    attach_loss_scale,
-    get_loss_scale_manager,
-    is_loss_scaled,
-    loss_scale_logs,
-    loss_scale_metrics,
     make_loss_scale_manager,
+    resolve_loss_scale,
 )
 from ascendgan.strategy.npu import RankInfo, adapter_available, rank_from_environment
+from ascendgan.strategy.optimizer import (
+    LastValue,
+    WrappedOptimizer,
+    loss_scale_logs,
+    loss_scale_metrics,
+)
 from ascendgan.strategy.precision import (
     ASCEND_PRECISION_MODES,
     PRECISIONS,
@@ -69,28 +80,28 @@ __all__ = [
     "ProfilerCallback",
     "RankInfo",
     "Strategy",
+    "WrappedOptimizer",
     "adapter_available",
-    "add_strategy_arguments",
     "all_finite",
-    "attach_loss_scale",
     "cluster_from_rank_environment",
     "configure_logical_cpus",
     "current_strategy",
-    "get_loss_scale_manager",
     "get_strategy",
-    "is_loss_scaled",
+    "gradient_finiteness",
+    "local_strategy",
     "loss_scale_logs",
     "loss_scale_metrics",
     "make_loss_scale_manager",
+    "multi_worker_strategy",
     "non_finite_names",
     "numerics_check",
     "per_replica_batch_size",
     "precision_policy",
-    "prepare_optimizer",
     "rank_from_environment",
+    "resolve_loss_scale",
     "resolve_precision",
     "session",
     "session_config",
-    "strategy_from_arguments",
     "wrap_graph_optimizer",
+    "wrap_optimizer",
 ]

@@ -22,7 +22,8 @@ import numpy as np
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.strategy.loss_scale import get_loss_scale_manager
+from ascendgan.strategy.optimizer import WrappedOptimizer
+from ascendgan.validation import check_int
 
 keras = compat.keras
 
@@ -72,12 +73,12 @@ def numerics_check(stack_height_limit: int = 30):
         tf.debugging.disable_check_numerics()
 
 
-def _optimizers(model):
+def _managers(model):
     found = {}
-    for attribute, label in (("discriminator_optimizer", "discriminator"),
-                             ("generator_optimizer", "generator"), ("optimizer", "optimizer")):
-        optimizer = getattr(model, attribute, None)
-        manager = get_loss_scale_manager(optimizer) if optimizer is not None else None
+    for attribute, label in (("wrapped_discriminator_optimizer", "discriminator"),
+                             ("wrapped_generator_optimizer", "generator")):
+        wrapped = getattr(model, attribute, None)
+        manager = wrapped.loss_scale_manager if isinstance(wrapped, WrappedOptimizer) else None
         if manager is not None and all(manager is not m for m in found.values()):
             found[label] = manager
     return found
@@ -87,8 +88,8 @@ class NonFiniteMonitor(keras.callbacks.Callback):
     """Records non-finite training values and skipped (overflowing) steps.
 
     After each training batch it checks the logged values and the overflow counters of
-    the model's loss-scale managers (``generator_optimizer``, ``discriminator_optimizer``
-    or ``optimizer``).  Steps are counted from 1 over the whole ``fit`` call.
+    the model's loss-scale managers (those of a ``GAN``'s ``wrapped_generator_optimizer``
+    and ``wrapped_discriminator_optimizer``).  Steps are counted from 1 over the whole ``fit`` call.
 
     Args:
         stop_on_nan: stop training at the first non-finite logged value.
@@ -117,7 +118,7 @@ class NonFiniteMonitor(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._step = 0
         self._overflows = {name: int(manager.overflows.numpy())
-                           for name, manager in _optimizers(self.model).items()}
+                           for name, manager in _managers(self.model).items()}
 
     def _record(self, kind, name, value):
         event = {"step": self._step, "kind": kind, "name": name, "value": value}
@@ -136,7 +137,7 @@ class NonFiniteMonitor(keras.callbacks.Callback):
                 self._record("non_finite", name, number)
                 if self.stop_on_nan:
                     self.model.stop_training = True
-        for name, manager in _optimizers(self.model).items():
+        for name, manager in _managers(self.model).items():
             count = int(manager.overflows.numpy())
             if count > self._overflows.get(name, 0):
                 self._record("overflow", name, float(manager.loss_scale.numpy()))
@@ -162,9 +163,8 @@ class ProfilerCallback(keras.callbacks.Callback):
 
     def __init__(self, log_dir, start_step: int = 2, stop_step: int = 4):
         super().__init__()
-        for name, value in (("start_step", start_step), ("stop_step", stop_step)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be an integer >= 1. Received: {name}={value!r}")
+        start_step = check_int("start_step", start_step, minimum=1)
+        stop_step = check_int("stop_step", stop_step, minimum=1)
         if stop_step < start_step:
             raise ValueError(
                 f"`stop_step` must be >= `start_step`. Received: start_step={start_step}, "

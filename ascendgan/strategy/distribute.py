@@ -10,33 +10,39 @@ Ascend NPUs::
         gan.fit(strategy.batch_dataset(images, global_batch_size=64), epochs=25)
 
 * ``"cpu"`` / ``"gpu"``: one device, or ``tf.distribute.MirroredStrategy`` over several
-  (``devices=``); several CPU replicas need :func:`configure_logical_cpus` at start-up.
+  (``devices=``); several CPU replicas need ``configure_logical_cpus`` at start-up.
 * ``"multi_worker"``: ``tf.distribute.MultiWorkerMirroredStrategy`` with the cluster from
   ``TF_CONFIG``, or from Ascend-style ``RANK_SIZE`` / ``RANK_ID`` (+ ``RANK_TABLE_FILE`` or
-  ``WORKER_HOSTS``), see :func:`cluster_from_rank_environment`.
+  ``WORKER_HOSTS``), see ``ascendgan.strategy.cluster``.
 * ``"npu"``: the Ascend adapter (imported now, not before): one NPU per process, data
   parallel over ``RANK_SIZE`` processes with the adapter's all-reduce.
 * ``"auto"``: ``"npu"`` when the adapter is installed, ``"multi_worker"`` when
   ``TF_CONFIG`` is set, ``"gpu"`` when a GPU is visible, else ``"cpu"``.
+
+:func:`wrap_optimizer` prepares a Keras optimizer for a strategy (the one place that
+does): the NPU's distributed optimizer wrapper and a loss-scale manager, in a
+:class:`~ascendgan.strategy.WrappedOptimizer`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.strategy import loss_scale as loss_scale_lib
 from ascendgan.strategy import npu as npu_lib
+from ascendgan.strategy.cluster import local_strategy, multi_worker_strategy
+from ascendgan.strategy.loss_scale import make_loss_scale_manager, resolve_loss_scale
+from ascendgan.strategy.optimizer import WrappedOptimizer
 from ascendgan.strategy.precision import PRECISIONS, Precision, resolve_precision
 from ascendgan.strategy.session import DEVICES as SESSION_DEVICES
 from ascendgan.strategy.session import session as open_session
 from ascendgan.strategy.session import session_config as make_session_config
 from ascendgan.strategy.session import wrap_graph_optimizer as make_graph_optimizer
+from ascendgan.validation import check_int
 
 DEVICES = ("auto", "cpu", "gpu", "npu", "multi_worker")
 
@@ -63,133 +69,14 @@ def per_replica_batch_size(global_batch_size: int, num_replicas: int) -> int:
     >>> per_replica_batch_size(64, 8)
     8
     """
-    for name, value in (("global_batch_size", global_batch_size), ("num_replicas", num_replicas)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    global_batch_size = check_int("global_batch_size", global_batch_size, minimum=1)
+    num_replicas = check_int("num_replicas", num_replicas, minimum=1)
     if global_batch_size % num_replicas:
         raise ValueError(
             f"`global_batch_size` must be a multiple of the number of replicas ({num_replicas}). "
             f"Received: global_batch_size={global_batch_size}"
         )
     return global_batch_size // num_replicas
-
-
-# ----------------------------------------------------------------------------- clusters
-
-
-def configure_logical_cpus(count: int):
-    """Splits the CPU into ``count`` logical devices (``/cpu:0`` ... ``/cpu:{count-1}``), so
-    ``MirroredStrategy`` can run several replicas on one CPU (tests, rehearsing a multi-GPU
-    run).  Call it before TensorFlow runs anything.
-
-    Returns:
-        the device names.
-
-    Raises:
-        RuntimeError: when TensorFlow has already initialized its devices.
-    """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"`count` must be a positive integer. Received: count={count!r}")
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    current = tf.config.get_logical_device_configuration(cpu)
-    if not (current and len(current) == count):
-        try:
-            tf.config.set_logical_device_configuration(
-                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
-        except RuntimeError as error:
-            raise RuntimeError(
-                f"configure_logical_cpus({count}) must run before TensorFlow initializes its "
-                "devices: call it at the start of the program, before any model or tensor is "
-                f"created (or run the work in a fresh process). TensorFlow said: {error}"
-            ) from error
-    return [f"/cpu:{i}" for i in range(count)]
-
-
-def _rank_table_hosts(path, base_port):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            table = json.load(handle)
-    except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"RANK_TABLE_FILE {path!r} is not a readable JSON rank table: {error}") from None
-    servers = table.get("server_list") if isinstance(table, dict) else None
-    if not isinstance(servers, list):
-        raise ValueError(
-            f"RANK_TABLE_FILE {path!r} has no 'server_list' (expected the version 1.0 rank "
-            "table format: server_list[].server_id and server_list[].device[].rank_id)"
-        )
-    ranks = {}
-    for server in servers:
-        host = server.get("server_id") or server.get("host_ip")
-        for local, device in enumerate(server.get("device", [])):
-            try:
-                rank = int(device["rank_id"])
-            except (KeyError, TypeError, ValueError):
-                raise ValueError(
-                    f"RANK_TABLE_FILE {path!r}: every device needs an integer 'rank_id'. "
-                    f"Received: {device!r}"
-                ) from None
-            ranks[rank] = f"{host}:{base_port + local}"
-    return [ranks[rank] for rank in sorted(ranks)]
-
-
-def cluster_from_rank_environment(environ=None, base_port: int = 20000) -> dict:
-    """A ``TF_CONFIG``-style dictionary from Ascend-style rank variables.
-
-    Ascend launches one process per device with ``RANK_SIZE`` (processes), ``RANK_ID``
-    (this process) and ``RANK_TABLE_FILE`` (a JSON table of the servers and devices).
-    ``MultiWorkerMirroredStrategy`` needs ``host:port`` of every worker instead.  They come
-    from, in order:
-
-    1. ``WORKER_HOSTS``: comma-separated ``host:port``, one per rank;
-    2. ``RANK_TABLE_FILE``: rank ``r`` on server ``S`` at position ``k`` of its device list
-       listens on ``S:{base_port + k}``;
-    3. otherwise every rank runs on this machine: ``localhost:{base_port + r}``.
-
-    Args:
-        environ: a mapping (default ``os.environ``).
-        base_port: first port of a machine's workers.
-
-    Returns:
-        ``{"cluster": {"worker": [...]}, "task": {"type": "worker", "index": RANK_ID}}``.
-
-    Example:
-
-    >>> cluster_from_rank_environment({"RANK_SIZE": "2", "RANK_ID": "1"})["cluster"]
-    {'worker': ['localhost:20000', 'localhost:20001']}
-    """
-    environ = os.environ if environ is None else environ
-    rank = npu_lib.rank_from_environment(environ)
-    hosts = environ.get("WORKER_HOSTS")
-    if hosts:
-        workers = [h.strip() for h in hosts.split(",") if h.strip()]
-        source = "WORKER_HOSTS"
-    elif rank.rank_table_file:
-        workers = _rank_table_hosts(rank.rank_table_file, base_port)
-        source = f"RANK_TABLE_FILE ({rank.rank_table_file})"
-    else:
-        workers = [f"localhost:{base_port + r}" for r in range(rank.rank_size)]
-        source = None
-    if source is not None and len(workers) != rank.rank_size:
-        raise ValueError(
-            f"{source} lists {len(workers)} workers but RANK_SIZE={rank.rank_size}; they must "
-            "agree."
-        )
-    return {"cluster": {"worker": workers}, "task": {"type": "worker", "index": rank.rank_id}}
-
-
-def _multi_worker(environ=None):
-    environ = os.environ if environ is None else environ
-    if environ.get("TF_CONFIG"):
-        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
-    elif environ.get("RANK_SIZE"):
-        config = cluster_from_rank_environment(environ)
-        resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
-            tf.train.ClusterSpec(config["cluster"]), task_type="worker",
-            task_id=config["task"]["index"], rpc_layer="grpc",
-        )
-    else:
-        resolver = None  # a single local worker
-    return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
 
 
 # ----------------------------------------------------------------------------- Strategy
@@ -199,7 +86,8 @@ class Strategy:
     """A device, a precision and a ``tf.distribute`` strategy, used together.
 
     Build and compile models inside :meth:`scope`; ``GAN.compile`` wraps its optimizers
-    with :meth:`wrap_optimizer` (loss scaling for float16, the NPU's gradient all-reduce).
+    for it with :func:`wrap_optimizer` (loss scaling for float16, the NPU's gradient
+    all-reduce).
 
     Attributes:
         device: ``"cpu"``, ``"gpu"``, ``"npu"`` or ``"multi_worker"``.
@@ -248,10 +136,7 @@ class Strategy:
 
     def global_batch_size(self, per_replica: int) -> int:
         """The global batch of ``per_replica`` examples on each replica."""
-        if isinstance(per_replica, bool) or not isinstance(per_replica, int) or per_replica < 1:
-            raise ValueError(
-                f"`per_replica` must be a positive integer. Received: per_replica={per_replica!r}")
-        return per_replica * self.num_replicas
+        return check_int("per_replica", per_replica, minimum=1) * self.num_replicas
 
     # ------------------------------------------------------------------ scope
 
@@ -275,32 +160,9 @@ class Strategy:
     # ------------------------------------------------------------------ optimizers
 
     def wrap_optimizer(self, optimizer, loss_scale="auto"):
-        """Prepares a Keras optimizer for this strategy and returns it.
-
-        * on several NPU processes: the adapter's distributed optimizer wrapper;
-        * loss scaling: a fresh manager from ``loss_scale`` (``"auto"``: the strategy's
-          ``loss_scale``, which by default is ``"dynamic"`` when the precision computes in
-          float16 and none otherwise), attached under this strategy's scope; on NPUs its
-          overflow check reads the NPU's float status.  Optimizers that already scale
-          their loss are left as they are.
-        """
-        if self.device == "npu" and self.rank.rank_size > 1 and not getattr(
-                optimizer, "_ascendgan_npu_distributed", False):
-            optimizer = npu_lib.distributed_keras_optimizer(self.npu, optimizer)
-            optimizer._ascendgan_npu_distributed = True
-        if loss_scale_lib.is_loss_scaled(optimizer):
-            return optimizer
-        spec = self.loss_scale if loss_scale == "auto" else loss_scale
-        if spec == "auto":
-            half = self.precision.loss_scaling or compat.global_precision() == "mixed_float16"
-            spec = "dynamic" if half else None
-        manager = loss_scale_lib.make_loss_scale_manager(spec)
-        if manager is None:
-            return optimizer
-        if self.device == "npu":
-            manager.finite_fn = npu_lib.finite_check(self.npu, self.rank.rank_size)
-        with self.distribute.scope():
-            return loss_scale_lib.attach_loss_scale(optimizer, manager)
+        """``wrap_optimizer(optimizer, self, loss_scale)``: a
+        :class:`~ascendgan.strategy.WrappedOptimizer` for this strategy."""
+        return wrap_optimizer(optimizer, self, loss_scale)
 
     def broadcast_variables(self, variables, root_rank: int = 0):
         """Makes every NPU process start from process ``root_rank``'s values (call it once
@@ -364,7 +226,7 @@ class Strategy:
 
     def wrap_graph_optimizer(self, optimizer, loss_scale="auto"):
         """``wrap_graph_optimizer`` for a ``tf.compat.v1.train`` optimizer on this device."""
-        spec = self.loss_scale if loss_scale == "auto" else loss_scale
+        spec = resolve_loss_scale(loss_scale, self.precision.loss_scaling, default=self.loss_scale)
         return make_graph_optimizer(
             optimizer, self._session_device(), self.precision.name, loss_scale=spec,
             rank_size=self.rank.rank_size)
@@ -378,34 +240,6 @@ class Strategy:
 
     def _session_device(self):
         return self.device if self.device in SESSION_DEVICES else "cpu"
-
-
-def _single_or_mirrored(kind, devices):
-    names = [d.name for d in tf.config.list_logical_devices(kind.upper())]
-    if devices is None:
-        chosen = names[:1] if kind == "cpu" else names
-    elif isinstance(devices, int) and not isinstance(devices, bool):
-        if devices < 1 or devices > len(names):
-            hint = (" Call ascendgan.strategy.configure_logical_cpus(n) at start-up to split the "
-                    "CPU into n devices." if kind == "cpu" else "")
-            raise ValueError(
-                f"`devices` asks for {devices} {kind.upper()} device(s); visible: "
-                f"{len(names)}.{hint}"
-            )
-        chosen = names[:devices]
-    elif isinstance(devices, (list, tuple)) and devices:
-        chosen = list(devices)
-    else:
-        raise ValueError(
-            f"`devices` must be None, a positive integer or a list of device names. "
-            f"Received: devices={devices!r}"
-        )
-    if len(chosen) <= 1:
-        if kind == "cpu" and tf.config.list_logical_devices("GPU"):
-            return tf.distribute.OneDeviceStrategy(chosen[0] if chosen else "/cpu:0")
-        return tf.distribute.get_strategy()  # one device: TensorFlow's default, no overhead
-    cross_device_ops = tf.distribute.ReductionToOneDevice() if kind == "cpu" else None
-    return tf.distribute.MirroredStrategy(chosen, cross_device_ops=cross_device_ops)
 
 
 def get_strategy(device: str = "auto", precision: str = "float32", loss_scale="auto",
@@ -445,7 +279,7 @@ def get_strategy(device: str = "auto", precision: str = "float32", loss_scale="a
     if not isinstance(precision, str) or precision not in PRECISIONS:
         raise ValueError(f"`precision` must be one of {PRECISIONS}. Received: precision={precision!r}")
     if loss_scale != "auto":
-        loss_scale_lib.make_loss_scale_manager(loss_scale)  # validates the specification
+        make_loss_scale_manager(loss_scale)  # validates the specification
     if devices is not None and device not in ("cpu", "gpu"):
         raise ValueError(f"`devices` only applies to device='cpu' or 'gpu'. Received: device={device!r}")
     if npu_options and device not in ("npu", "auto"):
@@ -463,13 +297,13 @@ def get_strategy(device: str = "auto", precision: str = "float32", loss_scale="a
         return _npu_strategy(precision, loss_scale, graph_mode, dict(npu_options or {}))
     resolved = resolve_precision(precision, device=device)
     if device == "multi_worker":
-        distribute = _multi_worker()
+        distribute = multi_worker_strategy()
     elif device == "gpu":
         if not tf.config.list_physical_devices("GPU"):
             raise RuntimeError("device='gpu' but TensorFlow sees no GPU; use device='cpu' or 'auto'.")
-        distribute = _single_or_mirrored("gpu", devices)
+        distribute = local_strategy("gpu", devices)
     else:
-        distribute = _single_or_mirrored("cpu", devices)
+        distribute = local_strategy("cpu", devices)
     return Strategy(device, distribute, resolved, loss_scale=loss_scale)
 
 
@@ -490,72 +324,74 @@ def _npu_strategy(precision, loss_scale, graph_mode, options):
                     rank=rank, npu=module)
 
 
-def prepare_optimizer(optimizer, strategy=None, loss_scale="auto"):
-    """What ``GAN.compile`` does to each optimizer.
 
-    With a strategy (the argument, or the one whose :meth:`Strategy.scope` is active):
-    :meth:`Strategy.wrap_optimizer`.  Without one: loss scaling (``"auto"`` means dynamic
-    under the global ``mixed_float16`` policy) unless the optimizer already scales.
+def wrap_optimizer(optimizer, strategy=None, loss_scale="auto") -> WrappedOptimizer:
+    """Prepares a Keras optimizer for a device: what ``GAN.compile`` does to each optimizer.
+
+    With a strategy (the argument, or the one whose :meth:`Strategy.scope` is active), in
+    the order of the documented Ascend scripts:
+
+    * on several NPU processes: the adapter's distributed optimizer wrapper
+      (``npu_distributed_keras_optimizer_wrapper``);
+    * loss scaling: a fresh manager from ``loss_scale`` (``"auto"``: the strategy's
+      ``loss_scale``, which by default is ``"dynamic"`` when the precision computes in
+      float16, or under the global ``mixed_float16`` policy, and none otherwise), built
+      under the strategy's scope; on NPUs its overflow check also reads the NPU's float
+      status.  Keras's own ``LossScaleOptimizer`` scales itself and gets no manager.
+
+    Without a strategy only loss scaling applies (``"auto"``: dynamic under the global
+    ``mixed_float16`` policy).
+
+    Args:
+        optimizer: a Keras optimizer, or a :class:`~ascendgan.strategy.WrappedOptimizer`
+            (returned as it is).
+        strategy: a :class:`Strategy` or ``None``.
+        loss_scale: see :func:`get_strategy` (a manager is a template: each optimizer gets
+            a copy).
+
+    Returns:
+        a :class:`~ascendgan.strategy.WrappedOptimizer`; wrap each Keras optimizer once.
+
+    Example:
+
+    >>> wrapped = wrap_optimizer(compat.keras.optimizers.Adam(), get_strategy("cpu"),
+    ...                          loss_scale="ascend")
+    >>> wrapped.loss_scale_manager.get_config()["init_loss_scale"]
+    4294967296.0
     """
-    strategy = strategy if strategy is not None else current_strategy()
-    if strategy is not None:
-        if not isinstance(strategy, Strategy):
-            raise ValueError(
-                "`strategy` must be an ascendgan.strategy.Strategy (from get_strategy). "
-                f"Received: {type(strategy).__name__}"
-            )
-        return strategy.wrap_optimizer(optimizer, loss_scale)
-    if loss_scale_lib.is_loss_scaled(optimizer):
+    if isinstance(optimizer, WrappedOptimizer):
         return optimizer
-    if loss_scale == "auto":
-        loss_scale = "dynamic" if compat.global_precision() == "mixed_float16" else None
-    manager = loss_scale_lib.make_loss_scale_manager(loss_scale)
-    return optimizer if manager is None else loss_scale_lib.attach_loss_scale(optimizer, manager)
-
-
-# ----------------------------------------------------------------------------- command line
-
-
-def add_strategy_arguments(parser):
-    """Adds ``--device``, ``--precision``, ``--loss-scale`` and ``--devices`` to an
-    ``argparse`` parser (the ``ascendgan`` command and the examples use them)."""
-    parser.add_argument("--device", choices=DEVICES, default="auto",
-                        help="where to train (default: auto)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
-                        help="Keras policy or Ascend precision_mode (default: float32)")
-    parser.add_argument("--loss-scale", default="auto",
-                        help="auto | dynamic | ascend | none | a number (default: auto)")
-    parser.add_argument("--devices", type=int, default=None,
-                        help="number of CPU / GPU replicas (default: 1 CPU, all GPUs)")
-    return parser
-
-
-def strategy_from_arguments(args) -> Strategy:
-    """The :class:`Strategy` for arguments parsed with :func:`add_strategy_arguments`."""
-    spec = args.loss_scale
-    if spec == "none":
-        spec = None
-    elif spec not in ("auto", "dynamic", "ascend"):
-        try:
-            spec = float(spec)
-        except ValueError:
-            raise ValueError(
-                "--loss-scale must be auto, dynamic, ascend, none or a number. Received: "
-                f"{args.loss_scale!r}"
-            ) from None
-    return get_strategy(args.device, precision=args.precision, loss_scale=spec,
-                        devices=getattr(args, "devices", None))
+    strategy = strategy if strategy is not None else current_strategy()
+    if strategy is not None and not isinstance(strategy, Strategy):
+        raise ValueError(
+            "`strategy` must be an ascendgan.strategy.Strategy (from get_strategy). "
+            f"Received: {type(strategy).__name__}"
+        )
+    float16 = compat.global_precision() == "mixed_float16"
+    if strategy is None:
+        spec = resolve_loss_scale(loss_scale, float16)
+        scope, npu = contextlib.nullcontext(), None
+    else:
+        spec = resolve_loss_scale(loss_scale, strategy.precision.loss_scaling or float16,
+                                  default=strategy.loss_scale)
+        scope = strategy.distribute.scope()
+        npu = strategy.npu if strategy.device == "npu" else None
+        if npu is not None and strategy.rank.rank_size > 1:
+            optimizer = npu_lib.distributed_keras_optimizer(npu, optimizer)
+    manager = None
+    if not compat.is_loss_scale_optimizer(optimizer):
+        manager = make_loss_scale_manager(spec)
+    if manager is not None and npu is not None:
+        manager.finite_fn = npu_lib.finite_check(npu, strategy.rank.rank_size)
+    with scope:
+        return WrappedOptimizer(optimizer, manager)
 
 
 __all__ = [
     "DEVICES",
     "Strategy",
-    "add_strategy_arguments",
-    "cluster_from_rank_environment",
-    "configure_logical_cpus",
     "current_strategy",
     "get_strategy",
     "per_replica_batch_size",
-    "prepare_optimizer",
-    "strategy_from_arguments",
+    "wrap_optimizer",
 ]

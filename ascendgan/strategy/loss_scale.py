@@ -10,25 +10,16 @@ before the update.  A manager holds the scale and decides how it changes:
   ``decr_every_n_nan_or_inf`` non-finite steps have accumulated (not necessarily in a
   row), never below 1, exactly as ``npu_bridge``'s manager of the same name does.
 
-A manager is attached to a Keras optimizer (:func:`attach_loss_scale`); ``GAN`` and
-``compat.scale_loss`` / ``compat.apply_gradients`` then use it.  A step whose gradients
-hold an inf or a NaN is **skipped for that optimizer**: its variables, its slots and its
-``iterations`` stay as they were, and only the manager's state changes.  Each optimizer
-gets its own manager, so a generator and a discriminator are scaled independently.  The
-manager's variables are tracked by the optimizer, so ``tf.train.Checkpoint`` (and
-``GANCheckpoint``) saves and restores them with it and a resumed run continues exactly.
-
-Under ``tf.distribute`` all replicas agree: a step is skipped everywhere when any replica
-sees a non-finite gradient.
+A manager scales one optimizer: :func:`~ascendgan.strategy.wrap_optimizer` (what
+``GAN.compile`` calls) gives each optimizer its own, in a
+:class:`~ascendgan.strategy.WrappedOptimizer` that scales the loss, unscales the
+gradients and skips the steps whose gradients are not finite.  :func:`resolve_loss_scale`
+is the one place that decides what ``loss_scale="auto"`` means.
 
 Example:
 
->>> import tensorflow as tf
->>> from ascendgan import compat
->>> from ascendgan.strategy import ExponentialUpdateLossScaleManager, attach_loss_scale
->>> optimizer = attach_loss_scale(compat.keras.optimizers.SGD(0.1),
-...                               ExponentialUpdateLossScaleManager(2.0**32, 1000))
->>> float(optimizer.loss_scale_manager.get_loss_scale())
+>>> manager = ExponentialUpdateLossScaleManager(2.0**32, 1000)
+>>> float(manager.get_loss_scale())
 4294967296.0
 
 Reference:
@@ -40,19 +31,14 @@ Reference:
 from __future__ import annotations
 
 import numbers
-import sys
 
 import tensorflow as tf
 
-from ascendgan import compat
-
-keras = compat.keras
+from ascendgan.strategy.finite import all_finite, gradient_finiteness, report_non_finite
+from ascendgan.validation import check_bool, check_int, check_number
 
 #: A scale is only grown while ``scale < MAX_LOSS_SCALE / incr_ratio`` (float32's range).
 MAX_LOSS_SCALE = 3.4e38
-
-#: The attribute of an optimizer that holds its manager.
-ATTRIBUTE = "loss_scale_manager"
 
 
 def _state_variable(value, dtype, name):
@@ -62,65 +48,6 @@ def _state_variable(value, dtype, name):
         synchronization=tf.VariableSynchronization.ON_WRITE,
         aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
     )
-
-
-def _values(gradient):
-    return gradient.values if isinstance(gradient, tf.IndexedSlices) else gradient
-
-
-def _path(variable):
-    path = getattr(variable, "path", None)  # Keras 3 variables
-    return path if isinstance(path, str) else variable.name.split(":")[0]
-
-
-def gradient_finiteness(gradients):
-    """One boolean per gradient: whether all its values are finite (``None`` counts as finite).
-
-    Args:
-        gradients: a list of tensors, ``tf.IndexedSlices`` or ``None``.
-
-    Returns:
-        a boolean tensor of shape ``(len(gradients),)``.
-
-    Example:
-
-    >>> gradient_finiteness([tf.constant([1.0]), tf.constant([float("inf")])]).numpy()
-    array([ True, False])
-    """
-    flags = [
-        tf.constant(True) if g is None else tf.reduce_all(tf.math.is_finite(_values(g)))
-        for g in gradients
-    ]
-    if not flags:
-        return tf.zeros((0,), tf.bool)
-    return tf.stack(flags)
-
-
-def all_finite(gradients):
-    """True (a boolean tensor) when every gradient is free of inf and NaN.
-
-    Example:
-
-    >>> bool(all_finite([tf.constant([1.0, 2.0]), None]))
-    True
-    """
-    return tf.reduce_all(gradient_finiteness(gradients))
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1. Received: {name}={value!r}")
-    return int(value)
-
-
-def _check_scale(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-        1.0 <= float(value) <= MAX_LOSS_SCALE
-    ):
-        raise ValueError(
-            f"`{name}` must be a number in [1, {MAX_LOSS_SCALE:g}]. Received: {name}={value!r}"
-        )
-    return float(value)
 
 
 class LossScaleManager(tf.Module):
@@ -150,6 +77,7 @@ class LossScaleManager(tf.Module):
         self.log_overflows = bool(log_overflows)
         self.finite_fn = all_finite
         self._built = False
+        self._owner = None  # id() of the optimizer this manager scales (see bind)
 
     # ------------------------------------------------------------------ state
 
@@ -220,6 +148,21 @@ class LossScaleManager(tf.Module):
     def _update(self, finite):
         return tf.identity(self.loss_scale)
 
+    def bind(self, optimizer):
+        """Makes this manager ``optimizer``'s: a manager scales one optimizer, so the
+        generator's and the discriminator's scales (and skipped steps) stay independent.
+
+        Raises:
+            ValueError: when the manager already scales another optimizer (use
+                :meth:`copy`).
+        """
+        if self._owner not in (None, id(optimizer)):
+            raise ValueError(
+                "This loss-scale manager scales another optimizer; use `manager.copy()` "
+                "so the two optimizers are scaled independently."
+            )
+        self._owner = id(optimizer)
+
     # ------------------------------------------------------------------ training API
 
     def scale_loss(self, loss):
@@ -242,36 +185,6 @@ class LossScaleManager(tf.Module):
 
         return [one(g) for g in gradients]
 
-    def apply_gradients(self, optimizer, gradients, variables):
-        """Unscales ``gradients`` and applies them with ``optimizer`` unless one of them
-        (on any replica) is not finite; then updates the scale.
-
-        Works eagerly, inside ``tf.function`` and in a ``tf.distribute`` replica context.
-
-        Returns:
-            a boolean scalar tensor: whether the step was applied.
-        """
-        self.build()
-        gradients = self.unscale(list(gradients))
-        variables = list(variables)
-        compat.build_optimizer(optimizer, variables)  # no variable creation inside a cond
-        context = tf.distribute.get_replica_context()
-        distributed = tf.distribute.has_strategy() and context is not None
-        finite = self.check_finite(gradients, variables)
-        if distributed:
-            if context.num_replicas_in_sync > 1:
-                non_finite = context.all_reduce(
-                    tf.distribute.ReduceOp.SUM, tf.cast(tf.logical_not(finite), tf.float32)
-                )
-                finite = tf.equal(non_finite, 0.0)
-            if not tf.__internal__.distribute.strategy_supports_no_merge_call():
-                # A cond whose branch calls merge_call (apply_gradients does) must run in
-                # cross-replica context.
-                return context.merge_call(
-                    self._apply_cross_replica, args=(optimizer, gradients, variables, finite)
-                )
-        return self._apply_or_skip(optimizer, gradients, variables, finite)
-
     def check_finite(self, gradients, variables=()):
         """Whether this step's (unscaled) gradients are all finite, by :attr:`finite_fn`;
         with :attr:`log_overflows`, prints the variables whose gradients are not."""
@@ -279,64 +192,11 @@ class LossScaleManager(tf.Module):
         finite = tf.reduce_all(flags) if self.finite_fn is all_finite else self.finite_fn(
             gradients)
         if self.log_overflows and len(gradients):
-            variables = list(variables)
-            names = ([_path(v) for v in variables] if len(variables) == len(gradients)
-                     else [f"gradient {i}" for i in range(len(gradients))])
-            finite = self._log(finite, flags, names)
+            finite = report_non_finite(
+                finite, flags, list(variables),
+                lambda: ("ascendgan: overflow in", self.name, "at step", self.steps + 1,
+                         "with loss scale", self.loss_scale))
         return finite
-
-    def _log(self, finite, flags, names):
-        names = tf.constant(names)
-
-        def report():
-            bad = tf.boolean_mask(names, tf.logical_not(flags))
-            tf.print(
-                "ascendgan: overflow in", self.name, "at step", self.steps + 1,
-                "with loss scale", self.loss_scale, "; non-finite gradients of", bad,
-                output_stream=sys.stderr,
-            )
-            return tf.identity(finite)
-
-        return tf.cond(finite, lambda: tf.identity(finite), report)
-
-    def _apply_or_skip(self, optimizer, gradients, variables, finite):
-        pairs = list(zip(gradients, variables))
-        if not self.skips_non_finite:
-            optimizer.apply_gradients(pairs)
-            applied = tf.constant(True)
-        elif tf.executing_eagerly():
-            if bool(finite):
-                optimizer.apply_gradients(pairs)
-            applied = tf.identity(finite)
-        else:
-            def apply():
-                optimizer.apply_gradients(pairs)
-                return tf.constant(True)
-
-            applied = tf.cond(finite, apply, lambda: tf.constant(False))
-        with tf.control_dependencies([applied]):
-            updated = self.update_loss_scale(finite)
-        with tf.control_dependencies([updated]):
-            return tf.identity(applied)
-
-    def _apply_cross_replica(self, strategy, optimizer, gradients, variables, finite):
-        finite = strategy.experimental_local_results(finite)[0]
-
-        def apply_each(grads, variables):
-            optimizer.apply_gradients(list(zip(grads, variables)))
-
-        def apply():
-            strategy.extended.call_for_each_replica(apply_each, args=(gradients, variables))
-            return tf.constant(True)
-
-        if self.skips_non_finite:
-            applied = tf.cond(finite, apply, lambda: tf.constant(False))
-        else:
-            applied = apply()
-        with tf.control_dependencies([applied]):
-            updated = self.update_loss_scale(finite)
-        with tf.control_dependencies([updated]):
-            return tf.identity(applied)
 
     # ------------------------------------------------------------------ config
 
@@ -362,7 +222,7 @@ class FixedLossScaleManager(LossScaleManager):
         enable_overflow_check: skip steps with non-finite gradients (True, Ascend's
             default); False applies every step as it is.
         log_overflows: print each skipped step (see :class:`LossScaleManager`).
-        name: the module name (checkpoint keys use the optimizer's attribute instead).
+        name: the module name (checkpoint keys use the optimizer's key instead).
 
     Example:
 
@@ -373,13 +233,9 @@ class FixedLossScaleManager(LossScaleManager):
 
     def __init__(self, loss_scale, enable_overflow_check=True, log_overflows=False,
                  name="fixed_loss_scale"):
-        self._fixed = _check_scale("loss_scale", loss_scale)
-        if not isinstance(enable_overflow_check, bool):
-            raise ValueError(
-                "`enable_overflow_check` must be True or False. Received: "
-                f"enable_overflow_check={enable_overflow_check!r}"
-            )
-        self.enable_overflow_check = enable_overflow_check
+        self._fixed = check_number("loss_scale", loss_scale, minimum=1.0,
+                                   maximum=MAX_LOSS_SCALE)
+        self.enable_overflow_check = check_bool("enable_overflow_check", enable_overflow_check)
         super().__init__(self._fixed, log_overflows=log_overflows, name=name)
 
     @property
@@ -434,21 +290,14 @@ class ExponentialUpdateLossScaleManager(LossScaleManager):
     def __init__(self, init_loss_scale, incr_every_n_steps, decr_every_n_nan_or_inf=2,
                  incr_ratio=2.0, decr_ratio=0.8, log_overflows=False,
                  name="exponential_update_loss_scale"):
-        self.init_loss_scale = _check_scale("init_loss_scale", init_loss_scale)
-        self.incr_every_n_steps = _check_positive_int("incr_every_n_steps", incr_every_n_steps)
-        self.decr_every_n_nan_or_inf = _check_positive_int(
-            "decr_every_n_nan_or_inf", decr_every_n_nan_or_inf)
-        if isinstance(incr_ratio, bool) or not isinstance(incr_ratio, numbers.Real) or not (
-            incr_ratio > 1
-        ):
-            raise ValueError(f"`incr_ratio` must be a number > 1. Received: incr_ratio={incr_ratio!r}")
-        if isinstance(decr_ratio, bool) or not isinstance(decr_ratio, numbers.Real) or not (
-            0 < decr_ratio < 1
-        ):
-            raise ValueError(
-                f"`decr_ratio` must be a number in (0, 1). Received: decr_ratio={decr_ratio!r}")
-        self.incr_ratio = float(incr_ratio)
-        self.decr_ratio = float(decr_ratio)
+        self.init_loss_scale = check_number("init_loss_scale", init_loss_scale, minimum=1.0,
+                                            maximum=MAX_LOSS_SCALE)
+        self.incr_every_n_steps = check_int("incr_every_n_steps", incr_every_n_steps, minimum=1)
+        self.decr_every_n_nan_or_inf = check_int(
+            "decr_every_n_nan_or_inf", decr_every_n_nan_or_inf, minimum=1)
+        self.incr_ratio = check_number("incr_ratio", incr_ratio, minimum=1, min_inclusive=False)
+        self.decr_ratio = check_number("decr_ratio", decr_ratio, minimum=0, maximum=1,
+                                       min_inclusive=False, max_inclusive=False)
         super().__init__(self.init_loss_scale, log_overflows=log_overflows, name=name)
 
     def _build_counters(self):
@@ -555,142 +404,32 @@ def make_loss_scale_manager(spec):
     raise ValueError(f"`loss_scale` must be one of {LOSS_SCALE_SPECS}. Received: loss_scale={spec!r}")
 
 
-# ----------------------------------------------------------------------------- optimizers
 
-
-def get_loss_scale_manager(optimizer):
-    """The manager attached to ``optimizer`` by :func:`attach_loss_scale`, or ``None``."""
-    manager = getattr(optimizer, ATTRIBUTE, None)
-    return manager if isinstance(manager, LossScaleManager) else None
-
-
-def is_loss_scaled(optimizer) -> bool:
-    """Whether ``optimizer`` scales its loss: an ascendgan manager is attached, or it is
-    Keras's own loss-scale optimizer.
-
-    Example:
-
-    >>> is_loss_scaled(compat.keras.optimizers.SGD(0.1))
-    False
-    """
-    return get_loss_scale_manager(optimizer) is not None or compat.is_loss_scale_optimizer(optimizer)
-
-
-def attach_loss_scale(optimizer, manager):
-    """Attaches a loss-scale manager to a Keras optimizer and returns the optimizer.
-
-    The optimizer stays a plain Keras optimizer (``iterations``, ``learning_rate``,
-    ``build`` work as before); ``compat.scale_loss`` / ``compat.apply_gradients`` (and so
-    ``GAN``) dispatch to the manager.  Its variables are created now, under the current
-    ``tf.distribute`` scope, and are checkpointed with the optimizer.
+def resolve_loss_scale(loss_scale, float16: bool, default="auto"):
+    """The specification ``loss_scale="auto"`` stands for: the one place it is decided.
 
     Args:
-        optimizer: a Keras optimizer (not Keras's own ``LossScaleOptimizer``).
-        manager: a :class:`LossScaleManager` not attached elsewhere.
+        loss_scale: a specification (see :func:`make_loss_scale_manager`) or ``"auto"``.
+        float16: whether the computation runs in float16, so gradients can underflow
+            (the precision's ``loss_scaling``, or the ``mixed_float16`` Keras policy).
+        default: what ``"auto"`` defers to first: a strategy's own ``loss_scale``
+            (itself possibly ``"auto"``).
 
     Returns:
-        ``optimizer``.
+        ``loss_scale`` when it is not ``"auto"``; else ``default`` when that is not
+        ``"auto"``; else ``"dynamic"`` when computing in float16 and ``None`` otherwise.
 
     Example:
 
-    >>> opt = attach_loss_scale(compat.keras.optimizers.Adam(), FixedLossScaleManager(8))
-    >>> is_loss_scaled(opt)
-    True
+    >>> resolve_loss_scale("auto", float16=True), resolve_loss_scale("auto", float16=False)
+    ('dynamic', None)
+    >>> resolve_loss_scale("auto", float16=True, default="ascend")
+    'ascend'
     """
-    if not isinstance(manager, LossScaleManager):
-        raise ValueError(
-            f"`manager` must be a LossScaleManager. Received: {type(manager).__name__}")
-    if compat.is_loss_scale_optimizer(optimizer):
-        raise ValueError(
-            "`optimizer` is already Keras's LossScaleOptimizer; attach a manager to a plain "
-            f"optimizer instead. Received: {type(optimizer).__name__}"
-        )
-    existing = get_loss_scale_manager(optimizer)
-    if existing is not None and existing is not manager:
-        raise ValueError("`optimizer` already has a loss-scale manager; give each optimizer one.")
-    if getattr(manager, "_owner", None) not in (None, id(optimizer)):
-        raise ValueError(
-            "This loss-scale manager is attached to another optimizer; use `manager.copy()` "
-            "so the two optimizers are scaled independently."
-        )
-    manager._owner = id(optimizer)
-    manager.build()
-    setattr(optimizer, ATTRIBUTE, manager)
-    return optimizer
-
-
-def scale_loss(optimizer, loss):
-    """``loss`` times the optimizer's loss scale (``loss`` itself without a manager)."""
-    manager = get_loss_scale_manager(optimizer)
-    return loss if manager is None else manager.scale_loss(loss)
-
-
-def apply_gradients(optimizer, gradients, variables):
-    """Applies gradients of a scaled loss through the optimizer's manager (see
-    :meth:`LossScaleManager.apply_gradients`); a plain ``apply_gradients`` without one.
-
-    Returns:
-        a boolean tensor: whether the step was applied.
-    """
-    manager = get_loss_scale_manager(optimizer)
-    if manager is None:
-        optimizer.apply_gradients(list(zip(gradients, variables)))
-        return tf.constant(True)
-    return manager.apply_gradients(optimizer, gradients, variables)
-
-
-# ----------------------------------------------------------------------------- metrics
-
-
-class LastValue(keras.metrics.Metric):
-    """A metric whose result is the last value given to ``update_state`` (for counters
-    and scales that are reported as they are, not averaged).
-
-    Example:
-
-    >>> metric = LastValue("scale")
-    >>> metric.update_state(4.0); metric.update_state(8.0)
-    >>> float(metric.result())
-    8.0
-    """
-
-    def __init__(self, name="last_value", dtype="float32"):
-        super().__init__(name=name, dtype=dtype)
-        if compat.KERAS_3:
-            self.value = self.add_variable(shape=(), initializer="zeros", dtype=dtype,
-                                           aggregation="only_first_replica", name="value")
-        else:
-            self.value = self.add_weight(name="value", shape=(), initializer="zeros",
-                                         aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-
-    def update_state(self, value, sample_weight=None):
-        self.value.assign(tf.cast(value, self.value.dtype))
-
-    def result(self):
-        return tf.identity(self.value)
-
-    def reset_state(self):
-        self.value.assign(tf.zeros_like(self.value))
-
-
-def loss_scale_metrics(prefix, optimizer) -> dict:
-    """Metrics reporting an optimizer's loss scale and overflow count (empty without a
-    manager): ``{prefix}_loss_scale`` and ``{prefix}_overflows``.
-
-    ``GAN.compile`` adds these for ``"d"`` and ``"g"``.
-    """
-    if get_loss_scale_manager(optimizer) is None:
-        return {}
-    return {name: LastValue(name) for name in (f"{prefix}_loss_scale", f"{prefix}_overflows")}
-
-
-def loss_scale_logs(prefix, optimizer) -> dict:
-    """The current values for :func:`loss_scale_metrics` (empty without a manager)."""
-    manager = get_loss_scale_manager(optimizer)
-    if manager is None:
-        return {}
-    return {f"{prefix}_loss_scale": tf.identity(manager.loss_scale),
-            f"{prefix}_overflows": tf.cast(manager.overflows, tf.float32)}
+    for spec in (loss_scale, default):
+        if not (isinstance(spec, str) and spec == "auto"):
+            return spec
+    return "dynamic" if float16 else None
 
 
 __all__ = [
@@ -698,17 +437,9 @@ __all__ = [
     "DYNAMIC",
     "ExponentialUpdateLossScaleManager",
     "FixedLossScaleManager",
-    "LastValue",
+    "LOSS_SCALE_SPECS",
     "LossScaleManager",
     "MAX_LOSS_SCALE",
-    "all_finite",
-    "apply_gradients",
-    "attach_loss_scale",
-    "get_loss_scale_manager",
-    "gradient_finiteness",
-    "is_loss_scaled",
-    "loss_scale_logs",
-    "loss_scale_metrics",
     "make_loss_scale_manager",
-    "scale_loss",
+    "resolve_loss_scale",
 ]

@@ -32,6 +32,12 @@ import os
 
 import tensorflow as tf
 
+from ascendgan.strategy.finite import all_finite
+from ascendgan.strategy.loss_scale import (
+    ExponentialUpdateLossScaleManager,
+    FixedLossScaleManager,
+)
+
 TF2_PACKAGE = "npu_device"
 TF1_PACKAGE = "npu_bridge"
 
@@ -182,8 +188,6 @@ def finite_check(npu, rank_size: int):
     in saturation mode.  With several processes the verdict is all-reduced, so every rank
     skips the same steps.
     """
-    from ascendgan.strategy.loss_scale import all_finite
-
     inf_nan_mode = getattr(npu, "is_inf_nan_enabled", None)
 
     def check(gradients):
@@ -207,11 +211,6 @@ def finite_check(npu, rank_size: int):
 
 def graph_loss_scale_manager(npu_init, manager):
     """The ``npu_bridge`` manager equivalent to an ascendgan manager (same arguments)."""
-    from ascendgan.strategy.loss_scale import (
-        ExponentialUpdateLossScaleManager,
-        FixedLossScaleManager,
-    )
-
     config = manager.get_config()
     config.pop("log_overflows", None)
     if isinstance(manager, ExponentialUpdateLossScaleManager):

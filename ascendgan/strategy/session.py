@@ -231,8 +231,7 @@ def wrap_graph_optimizer(optimizer, device: str = "cpu", precision: str = "float
     """
     _check_device(device)
     resolved = resolve_precision(precision, device=device)
-    if loss_scale == "auto":
-        loss_scale = "dynamic" if resolved.loss_scaling else None
+    loss_scale = loss_scale_lib.resolve_loss_scale(loss_scale, resolved.loss_scaling)
     if device == "npu":
         if rank_size is None:
             rank_size = npu_lib.rank_from_environment().rank_size

@@ -166,4 +166,4 @@ class Throughput(keras.callbacks.Callback):
             logs["images_per_s"] = 1000.0 * self.images_per_step / self.ms_per_step
 
 
-__all__ = ["GANCheckpoint", "SampleGrid", "Throughput", "restore_latest"]
+__all__ = ["SampleGrid", "Throughput"]

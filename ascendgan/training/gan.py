@@ -7,8 +7,9 @@ import tensorflow as tf
 
 from ascendgan import compat, regularizers
 from ascendgan import losses as losses_lib
-from ascendgan.optimizers import AdamSettings
 from ascendgan.latents import LATENT_DISTRIBUTIONS, batch_seeds, latent_prior
+from ascendgan.optimizers import AdamSettings
+from ascendgan.strategy import loss_scale_logs, loss_scale_metrics, wrap_optimizer
 
 keras = compat.keras
 
@@ -221,7 +222,8 @@ class GAN(keras.Model):
         """Configures training.
 
         Args:
-            generator_optimizer: a Keras optimizer for the generator. Default: Adam
+            generator_optimizer: a Keras optimizer for the generator, or an
+                ``ascendgan.strategy.WrappedOptimizer`` (used as it is). Default: Adam
                 (``ascendgan.optimizers.FusedAdam``: Keras's Adam on one fused kernel per
                 variable) built from the GAN's ``default_optimizers``.
             discriminator_optimizer: a Keras optimizer for the discriminator (same default).
@@ -231,8 +233,8 @@ class GAN(keras.Model):
                 ``(generator_loss, discriminator_loss)`` pair; see ``ascendgan.losses.get``.
                 Default: the GAN's ``default_loss``.
             strategy: an ``ascendgan.strategy.Strategy``; by default the one whose
-                ``scope()`` is active, if any. It wraps both optimizers
-                (``Strategy.wrap_optimizer``: loss scaling, the NPU's all-reduce).
+                ``scope()`` is active, if any. Both optimizers are wrapped for it
+                (``ascendgan.strategy.wrap_optimizer``: loss scaling, the NPU's all-reduce).
             loss_scale: ``"auto"`` (dynamic loss scaling when computing in float16: under
                 the ``mixed_float16`` policy or the strategy's precision), ``"dynamic"``,
                 ``"ascend"``, a number, a loss-scale manager (each optimizer gets its own
@@ -244,11 +246,12 @@ class GAN(keras.Model):
         With loss scaling, each optimizer gets its own loss-scale manager: a step with a
         non-finite gradient is skipped for that optimizer only, and the metrics
         ``d_loss_scale`` / ``d_overflows`` / ``g_loss_scale`` / ``g_overflows`` report the
-        scales and the number of skipped steps.
+        scales and the number of skipped steps.  ``generator_optimizer`` /
+        ``discriminator_optimizer`` stay the Keras optimizers (checkpointed under those
+        names); the training step goes through ``wrapped_generator_optimizer`` /
+        ``wrapped_discriminator_optimizer`` (``WrappedOptimizer``: ``scale_loss``,
+        ``apply_gradients``, ``loss_scale_manager``), which a custom ``train_step`` uses too.
         """
-        from ascendgan.strategy import distribute as strategy_lib
-        from ascendgan.strategy import loss_scale as loss_scale_lib
-
         kwargs.pop("optimizer", None)
         super().compile(**kwargs)
 
@@ -256,11 +259,17 @@ class GAN(keras.Model):
         discriminator_optimizer = discriminator_optimizer or self.default_optimizers.discriminator()
         if loss is None:
             loss = self.default_loss
-        generator_optimizer = strategy_lib.prepare_optimizer(generator_optimizer, strategy, loss_scale)
-        discriminator_optimizer = strategy_lib.prepare_optimizer(
-            discriminator_optimizer, strategy, loss_scale)
-        self.generator_optimizer = generator_optimizer
-        self.discriminator_optimizer = discriminator_optimizer
+        wrapped = {}
+        for which, optimizer in (("generator", generator_optimizer),
+                                 ("discriminator", discriminator_optimizer)):
+            current = getattr(self, f"wrapped_{which}_optimizer", None)
+            if current is not None and optimizer is current.optimizer:
+                optimizer = current  # compiled again: the same optimizer keeps its loss scale
+            wrapped[which] = wrap_optimizer(optimizer, strategy, loss_scale)
+        self.wrapped_generator_optimizer = wrapped["generator"]
+        self.wrapped_discriminator_optimizer = wrapped["discriminator"]
+        self.generator_optimizer = self.wrapped_generator_optimizer.optimizer
+        self.discriminator_optimizer = self.wrapped_discriminator_optimizer.optimizer
         self.loss_pair = losses_lib.get(loss)
         self._trackers = {
             name: keras.metrics.Mean(name=name)
@@ -272,8 +281,8 @@ class GAN(keras.Model):
             self._trackers["r1_penalty"] = keras.metrics.Mean(name="r1_penalty")
         for name in self.extra_metric_names():
             self._trackers[name] = keras.metrics.Mean(name=name)
-        self._trackers.update(loss_scale_lib.loss_scale_metrics("d", discriminator_optimizer))
-        self._trackers.update(loss_scale_lib.loss_scale_metrics("g", generator_optimizer))
+        self._trackers.update(loss_scale_metrics("d", self.wrapped_discriminator_optimizer))
+        self._trackers.update(loss_scale_metrics("g", self.wrapped_generator_optimizer))
 
     def extra_metric_names(self):
         """Names of extra per-step values that loss hooks report (see
@@ -419,13 +428,11 @@ class GAN(keras.Model):
                 total += regularizers.orthogonal_regularization(self.discriminator, self.discriminator_orthogonal)
             if self.discriminator.losses:
                 total += tf.add_n([tf.cast(x, tf.float32) for x in self.discriminator.losses])
-            scaled = compat.scale_loss(self.discriminator_optimizer, total)
+            scaled = self.wrapped_discriminator_optimizer.scale_loss(total)
         variables = self.discriminator.trainable_variables
         grads = tape.gradient(scaled, variables)
-        compat.apply_gradients(self.discriminator_optimizer, grads, variables)
-        from ascendgan.strategy.loss_scale import loss_scale_logs
-
-        logs.update(loss_scale_logs("d", self.discriminator_optimizer))
+        self.wrapped_discriminator_optimizer.apply_gradients(grads, variables)
+        logs.update(loss_scale_logs("d", self.wrapped_discriminator_optimizer))
         logs.update(
             d_loss=total,
             d_real=tf.reduce_mean(tf.cast(real_logits, tf.float32)),
@@ -439,7 +446,7 @@ class GAN(keras.Model):
             fakes = self.make_fakes(condition, batch_size, training=True)
             loss, extra = self._adversarial_generator_loss(fakes, real, condition)
             total = loss + self._generator_regularization()
-            scaled = compat.scale_loss(self.generator_optimizer, total)
+            scaled = self.wrapped_generator_optimizer.scale_loss(total)
         variables = self.generator.trainable_variables
         return self._apply_generator_gradients(tape.gradient(scaled, variables), total, extra)
 
@@ -454,10 +461,8 @@ class GAN(keras.Model):
         return tf.cast(loss, tf.float32), extra
 
     def _apply_generator_gradients(self, grads, total, extra):
-        compat.apply_gradients(self.generator_optimizer, grads, self.generator.trainable_variables)
-        from ascendgan.strategy.loss_scale import loss_scale_logs
-
-        return {"g_loss": total, **extra, **loss_scale_logs("g", self.generator_optimizer)}
+        self.wrapped_generator_optimizer.apply_gradients(grads, self.generator.trainable_variables)
+        return {"g_loss": total, **extra, **loss_scale_logs("g", self.wrapped_generator_optimizer)}
 
     def _generator_regularization(self):
         total = tf.zeros([], tf.float32)
@@ -476,12 +481,12 @@ class GAN(keras.Model):
         with tf.GradientTape() as generator_tape:
             fakes = self.make_fakes(condition, batch_size, training=True)
             regularization = self._generator_regularization()
-            scaled_regularization = compat.scale_loss(self.generator_optimizer, regularization)
+            scaled_regularization = self.wrapped_generator_optimizer.scale_loss(regularization)
         logs = self._discriminator_step(real, condition, fakes=fakes)
         with tf.GradientTape() as tape:
             tape.watch(fakes)
             adversarial, extra = self._adversarial_generator_loss(fakes, real, condition)
-            scaled = compat.scale_loss(self.generator_optimizer, adversarial)
+            scaled = self.wrapped_generator_optimizer.scale_loss(adversarial)
         upstream = tape.gradient(scaled, fakes)
         grads = generator_tape.gradient(
             [fakes, scaled_regularization], self.generator.trainable_variables,

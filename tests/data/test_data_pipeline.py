@@ -41,10 +41,10 @@ def test_dataset_functions_share_the_common_arguments():
         ),
         ({"batch_size": True}, ValueError, r"`batch_size` must be an integer >= 1"),
         ({"batch_size": 2.0}, ValueError, r"`batch_size` must be an integer >= 1"),
-        ({"seed": 1.5}, ValueError, r"`seed` must be None or an integer"),
-        ({"with_labels": "no"}, TypeError, r"`with_labels` must be True or False"),
-        ({"download": 1}, TypeError, r"`download` must be True or False"),
-        ({"drop_remainder": None}, TypeError, r"`drop_remainder` must be True or False"),
+        ({"seed": 1.5}, ValueError, r"`seed` must be a non-negative integer or None"),
+        ({"with_labels": "no"}, ValueError, r"`with_labels` must be True or False"),
+        ({"download": 1}, ValueError, r"`download` must be True or False"),
+        ({"drop_remainder": None}, ValueError, r"`drop_remainder` must be True or False"),
     ],
 )
 def test_mnist_argument_errors(kwargs, error, pattern):
@@ -105,5 +105,36 @@ def test_limit_keeps_the_first_examples_before_shuffling(
     assert int(edges.cardinality()) == 1
     arrays = ascendgan.data.image_folder_arrays(tmp_path / "photos", limit=3)
     assert arrays[:, 0, 0, 0].tolist() == [0, 40, 80]
-    with pytest.raises(ValueError, match=r"`limit` must be an integer >= 1. Received: limit=0"):
+    with pytest.raises(ValueError, match=r"`limit` must be an integer >= 1 or None. Received: limit=0"):
         mnist(split="test", limit=0)
+
+
+def test_pipeline_objects_check_and_normalize_their_fields():
+    from ascendgan.data._image_pipeline import ImageSpec
+    from ascendgan.data._images import Jitter
+    from ascendgan.data._pipeline import Batching
+
+    spec = ImageSpec(image_size=64, center_crop=[108, 100])
+    assert (spec.image_size, spec.center_crop, spec.channels, spec.scale) == (
+        (64, 64), (108, 100), 3, True)
+    with pytest.raises(ValueError, match=r"`expected_size` must be None, a positive int"):
+        ImageSpec(expected_size=0)
+    with pytest.raises(ValueError, match=r"`skip_corrupt` must be True or False"):
+        ImageSpec(skip_corrupt="yes")
+    batching = Batching(batch_size=np.int64(4), seed=np.int64(3))
+    assert (type(batching.batch_size), batching.seed, batching.derived_seed(1)) == (int, 3, 4)
+    assert Batching.in_order(8).deterministic and not Batching(shuffle=True).deterministic
+    with pytest.raises(ValueError, match=r"holds 3 images, fewer than batch_size=4"):
+        batching.check_enough(3, "the data")
+    assert Jitter(load_size=8, crop_size=8, jitter=False).crop_size == 8
+    with pytest.raises(ValueError, match=r"`crop_size` must be an integer >= 1. Received: crop_size=0"):
+        Jitter(crop_size=0)
+
+
+def test_edge_pairs_argument_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"`edge_channels` must be 1 \(greyscale\) or 3"):
+        ascendgan.data.edge_pairs(tmp_path, edge_channels=2)
+    with pytest.raises(ValueError, match=r"`edge_threshold` must be a number > 0"):
+        ascendgan.data.edge_pairs(tmp_path, edge_threshold=0)
+    with pytest.raises(ValueError, match=r"`blur_sigma` must be a number >= 0"):
+        ascendgan.data.edge_map(np.zeros((1, 4, 4, 1), "float32"), blur_sigma=-1)

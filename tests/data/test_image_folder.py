@@ -269,10 +269,10 @@ def test_argument_errors_name_the_argument(png_folder):
         ({"center_crop": "108"}, r"`center_crop` must be"),
         ({"interpolation": "cubic"}, r"`interpolation` must be one of"),
         ({"batch_size": 0}, r"`batch_size` must be an integer >= 1"),
-        ({"seed": -1}, r"`seed` must be None or an integer >= 0"),
+        ({"seed": -1}, r"`seed` must be a non-negative integer or None"),
         ({"crop_to_aspect_ratio": True}, r"needs `image_size`"),
     ]:
         with pytest.raises(ValueError, match=pattern):
             image_folder(folder, **kwargs)
-    with pytest.raises(TypeError, match=r"`shuffle` must be True or False"):
+    with pytest.raises(ValueError, match=r"`shuffle` must be True or False"):
         image_folder(folder, shuffle="yes")

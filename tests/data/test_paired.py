@@ -166,7 +166,7 @@ def test_paired_argument_errors(side_by_side):
         paired_images(folder, load_size=4, crop_size=8)
     with pytest.raises(ValueError, match=r"`direction` must be one of \('AtoB', 'BtoA'\)"):
         paired_images(folder, direction="A2B")
-    with pytest.raises(TypeError, match=r"`jitter` must be True or False"):
+    with pytest.raises(ValueError, match=r"`jitter` must be True or False"):
         paired_images(folder, jitter=1)
 
 

@@ -19,12 +19,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from ascendgan.layers import ResBlockUp  # noqa: E402
-from ascendgan.layers._batch_norm import FusedBatchNormalization  # noqa: E402
+from ascendgan.layers.batch_normalization import FusedBatchNormalization  # noqa: E402
 from ascendgan.models import BigGANGenerator, DCGANGenerator, UNetGenerator  # noqa: E402
-from ascendgan.models._common import batch_norm  # noqa: E402
+from ascendgan.models._common import batch_norm_layer  # noqa: E402
 
 LAYERS = {
-    "BatchNormalization": lambda s: batch_norm(synchronized=s),
+    "BatchNormalization": lambda s: batch_norm_layer(synchronized=s),
     "FusedBatchNormalization": lambda s: FusedBatchNormalization(synchronized=s),
     "ResBlockUp": lambda s: ResBlockUp(4, condition=None, synchronized=s),
 }

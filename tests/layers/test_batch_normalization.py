@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.layers._batch_norm import BatchNormalization
+from ascendgan.layers.batch_normalization import BatchNormalization
 
 keras = compat.keras
 HERE = Path(__file__).parent
@@ -106,7 +106,9 @@ def test_factories_take_synchronized_batch_norm(factory, preset, small):
     restored = type(gan.generator).from_config(gan.generator.get_config())
     assert restored.synchronized_batch_norm is True
     assert getattr(models, factory)(preset, **small).generator.get_config()["synchronized_batch_norm"] is False
-    with pytest.raises(TypeError, match="`synchronized_batch_norm` must be True or False. Received"):
+    # DCGAN / Pix2Pix check with ascendgan.validation (ValueError); BigGAN's own check is a TypeError
+    error = TypeError if factory == "biggan" else ValueError
+    with pytest.raises(error, match="`synchronized_batch_norm` must be True or False. Received"):
         type(gan.generator)(synchronized_batch_norm="yes")
 
 
@@ -117,3 +119,46 @@ def test_training_on_several_replicas_synchronizes_batch_norm_unless_told_otherw
     assert replica_overrides({"base_filters": 4}, 2) == {"base_filters": 4, "synchronized_batch_norm": True}
     assert replica_overrides({"synchronized_batch_norm": False}, 8) == {"synchronized_batch_norm": False}
     assert replica_overrides(None, 2) == {"synchronized_batch_norm": True}
+
+
+# ----------------------------------------------------------------------------- batch_norm="keras"
+
+NETWORKS = [
+    ("DCGANGenerator", {"image_size": 16, "base_filters": 4, "latent_dim": 8}, (2, 8)),
+    ("DCGANDiscriminator", {"image_size": 16, "base_filters": 4}, (2, 16, 16, 3)),
+    ("UNetGenerator", {"image_size": 32, "base_filters": 4, "dropout": 0.0}, (2, 32, 32, 3)),
+    ("PatchGANDiscriminator", {"base_filters": 4, "target_channels": 0}, (2, 32, 32, 3)),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, shape", NETWORKS)
+def test_networks_switch_to_keras_batch_norm_with_the_same_variables(name, kwargs, shape):
+    from ascendgan import models
+
+    cls = getattr(models, name)
+    fused, plain = cls(**kwargs), cls(batch_norm="keras", **kwargs)
+    assert (fused.batch_norm, plain.batch_norm) == ("fused", "keras")
+    norms = [[layer for layer in net._flatten_layers() if "Normalization" in type(layer).__name__]
+             for net in (fused, plain)]
+    assert norms[0] and len(norms[0]) == len(norms[1])
+    assert {type(layer) for layer in norms[0]} == {BatchNormalization}
+    assert {type(layer) for layer in norms[1]} == {keras.layers.BatchNormalization}
+    assert {(layer.momentum, layer.epsilon) for layer in norms[1]} == {(0.9, 1e-5)}
+    x = np.random.default_rng(0).uniform(-1, 1, shape).astype("float32")
+    fused(x), plain(x)
+    # same variables: a checkpoint of one loads into the other and computes the same
+    assert [(compat.variable_name(w), tuple(w.shape)) for w in fused.weights] == [
+        (compat.variable_name(w), tuple(w.shape)) for w in plain.weights]
+    plain.set_weights(fused.get_weights())
+    for training in (False, True):
+        np.testing.assert_allclose(np.asarray(plain(x, training=training)),
+                                   np.asarray(fused(x, training=training)), atol=1e-4)
+    # the argument is part of the config; configs saved before it existed mean "fused"
+    config = plain.get_config()
+    assert config["batch_norm"] == "keras"
+    assert cls.from_config(config).get_config() == config
+    old = {key: value for key, value in fused.get_config().items() if key != "batch_norm"}
+    assert cls.from_config(old).batch_norm == "fused"
+    with pytest.raises(ValueError, match=r"`batch_norm` must be one of \('fused', 'keras'\). "
+                                         r"Received: batch_norm='cudnn'"):
+        cls(batch_norm="cudnn", **kwargs)

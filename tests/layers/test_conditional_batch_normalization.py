@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.layers._batch_norm import FusedBatchNormalization, batch_norm
+from ascendgan.layers._batch_norm import batch_norm
+from ascendgan.layers.batch_normalization import FusedBatchNormalization
 from ascendgan.layers.conditional_batch_normalization import ConditionalBatchNormalization
 from ascendgan.testing import run_layer_test
 
@@ -417,6 +418,7 @@ def test_fused_batch_normalization_layer_matches_numpy(rng):
         ({"momentum": -0.1}, ValueError, "momentum=-0.1"),
         ({"epsilon": 0.0}, ValueError, "epsilon=0.0"),
         ({"power_iterations": 0}, ValueError, "power_iterations=0"),
+        ({"synchronized": 1}, ValueError, "synchronized=1"),
         ({"num_classes": 3, "use_spectral_norm": True}, ValueError, "use_spectral_norm=True"),
         ({"use_spectral_norm": True, "kernel_initializer": "zeros"}, ValueError,
          "kernel_initializer='zeros'"),

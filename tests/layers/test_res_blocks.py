@@ -243,6 +243,7 @@ def test_down_block_parameter_count_by_hand():
         (lambda: ResBlockUp(4, kernel_initializer="zeros"), "kernel_initializer='zeros'"),
         (lambda: ResBlockDown(-1), "filters=-1"),
         (lambda: ResBlockDown(4, power_iterations=1.5), "power_iterations=1.5"),
+        (lambda: ResBlockUp(4, synchronized="yes"), "synchronized='yes'"),
     ],
 )
 def test_bad_arguments_name_the_argument(factory, message):

@@ -434,3 +434,8 @@ def test_wrong_channels_after_build():
 def test_bad_arguments_name_the_argument(kwargs, message):
     with pytest.raises(ValueError, match=message.replace(".", r"\.")):
         SelfAttention(**kwargs)
+
+
+def test_numpy_integer_arguments_are_stored_as_python_ints():
+    config = SelfAttention(key_reduction=np.int64(4), power_iterations=np.int32(2)).get_config()
+    assert type(config["key_reduction"]) is int and type(config["power_iterations"]) is int

@@ -13,7 +13,9 @@ import pytest
 import tensorflow as tf
 
 from ascendgan import compat
+from ascendgan.models import get_family
 from ascendgan.models.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_presets
+from ascendgan.optimizers import AdamSettings
 from ascendgan.testing import run_layer_test
 
 keras = compat.keras
@@ -337,42 +339,46 @@ def test_bad_call_inputs(rng):
 def test_presets_hold_the_documented_configuration():
     presets = dcgan_presets.DCGAN_PRESETS
     assert set(presets) >= {"mnist", "celeba", "cifar10"}
-    assert (presets["mnist"]["image_size"], presets["mnist"]["channels"]) == (28, 1)
-    assert (presets["celeba"]["image_size"], presets["celeba"]["crop_size"]) == (64, 108)
-    assert (presets["cifar10"]["image_size"], presets["cifar10"]["channels"]) == (32, 3)
-    for row in presets.values():
-        assert row["batch_size"] == 64 and row["epochs"] == 25
-        assert row["learning_rate"] == 2e-4 and row["beta_1"] == 0.5
-        assert row["latent_dim"] == 100 and row["base_filters"] == 64
-        assert row["latent_distribution"] in dcgan_presets.LATENT_DISTRIBUTIONS
-        assert row["sample_every"] == row["checkpoint_every"] == 200
-        assert row["max_checkpoints"] == 1
+    assert (presets["mnist"].data.image_size, presets["mnist"].data.channels) == (28, 1)
+    assert (presets["celeba"].data.image_size, presets["celeba"].data.crop_size) == (64, 108)
+    assert (presets["cifar10"].data.image_size, presets["cifar10"].data.channels) == (32, 3)
+    for preset in presets.values():
+        assert preset.schedule.batch_size == 64 and preset.schedule.epochs == 25
+        assert preset.optimizer == AdamSettings(2e-4, 2e-4, beta_1=0.5, beta_2=0.999)
+        assert preset.network["latent_dim"] == preset.gan["latent_dim"] == 100
+        assert preset.network["base_filters"] == 64
+        assert preset.gan["latent_distribution"] in dcgan_presets.LATENT_DISTRIBUTIONS
+        assert preset.schedule.sample_every == preset.schedule.checkpoint_every == 200
+        assert preset.schedule.max_checkpoints == 1
 
 
 @pytest.mark.parametrize("name", sorted(dcgan_presets.DCGAN_PRESETS))
 def test_presets_build_networks(name):
-    row = dcgan_presets.get_preset(name)
-    row["base_filters"] = 2  # keep the test small; the other sizes are the preset's
-    generator = DCGANGenerator(**dcgan_presets.generator_kwargs(row))
-    discriminator = DCGANDiscriminator(**dcgan_presets.discriminator_kwargs(row))
-    images = generator(np.zeros((1, row["latent_dim"]), "float32"))
-    assert tuple(images.shape) == (1, row["image_size"], row["image_size"], row["channels"])
+    # keep the test small; the other sizes are the preset's
+    preset = get_family("dcgan").preset(name, {"base_filters": 2})
+    generator = DCGANGenerator(**dcgan_presets.generator_kwargs(preset))
+    discriminator = DCGANDiscriminator(**dcgan_presets.discriminator_kwargs(preset))
+    images = generator(np.zeros((1, preset.network["latent_dim"]), "float32"))
+    size, channels = preset.data.image_size, preset.data.channels
+    assert tuple(images.shape) == (1, size, size, channels)
     assert tuple(discriminator(images).shape) == (1, 1)
 
 
 def test_celeba_preset_is_the_reference_network():
-    row = dcgan_presets.get_preset("celeba")
-    generator = DCGANGenerator(**dcgan_presets.generator_kwargs(row))
-    generator.build((None, row["latent_dim"]))
+    preset = get_family("dcgan").preset("celeba")
+    generator = DCGANGenerator(**dcgan_presets.generator_kwargs(preset))
+    generator.build((None, preset.network["latent_dim"]))
     assert trainable_count(generator) == 3_576_704
 
 
 def test_unknown_preset_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="celeba.*cifar10.*mnist.*name='svhn'"):
-        dcgan_presets.get_preset("svhn")
-    row = dcgan_presets.get_preset("mnist")
-    row["channels"] = 3
-    assert dcgan_presets.DCGAN_PRESETS["mnist"]["channels"] == 1  # get_preset returns a copy
+    with pytest.raises(ValueError, match="Unknown DCGAN preset 'svhn'.*celeba.*cifar10.*mnist"):
+        get_family("dcgan").preset("svhn")
+    changed = get_family("dcgan").preset("mnist", {"channels": 3})
+    assert changed.network["channels"] == changed.data.channels == 3  # both sections
+    assert dcgan_presets.DCGAN_PRESETS["mnist"].network["channels"] == 1  # the table is unchanged
+    with pytest.raises(TypeError):
+        changed.network["channels"] = 1  # read-only sections
 
 
 def test_tiny_generator_output_is_differentiable(rng):

@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from ascendgan import compat
+from ascendgan.models import get_family
 from ascendgan.models.pix2pix import (
     PatchGANDiscriminator,
     UNetGenerator,
@@ -440,18 +441,19 @@ def test_bad_call_inputs():
 
 
 def test_presets_hold_the_documented_configuration():
-    facades = pix2pix_presets.get_preset("facades")
-    assert facades["image_size"] == 256 and facades["num_downsamplings"] == 8
-    assert (facades["input_channels"], facades["output_channels"]) == (3, 3)
-    assert facades["batch_size"] == 1 and facades["epochs"] == 200
-    assert (facades["learning_rate"], facades["beta_1"], facades["l1_weight"]) == (2e-4, 0.5, 100.0)
-    assert (facades["load_size"], facades["crop_size"]) == (286, 256)
-    assert facades["discriminator_layers"] == 3
-    small = pix2pix_presets.get_preset("facades_128")
-    assert (small["image_size"], small["num_downsamplings"], small["crop_size"]) == (128, 7, 128)
-    for row in pix2pix_presets.PIX2PIX_PRESETS.values():
-        assert 2 ** row["num_downsamplings"] == row["image_size"] == row["crop_size"]
-        assert row["load_size"] >= row["crop_size"]
+    facades = get_family("pix2pix").preset("facades")
+    assert facades.network["image_size"] == 256 and facades.network["num_downsamplings"] == 8
+    assert (facades.network["input_channels"], facades.network["output_channels"]) == (3, 3)
+    assert facades.schedule.batch_size == 1 and facades.schedule.epochs == 200
+    assert (facades.optimizer.generator_learning_rate, facades.optimizer.beta_1) == (2e-4, 0.5)
+    assert facades.gan["l1_weight"] == 100.0
+    assert (facades.data.load_size, facades.data.crop_size, facades.data.direction) == (286, 256, "BtoA")
+    assert facades.network["discriminator_layers"] == 3
+    small = get_family("pix2pix").preset("facades_128")
+    assert (small.network["image_size"], small.network["num_downsamplings"], small.data.crop_size) == (128, 7, 128)
+    for preset in pix2pix_presets.PIX2PIX_PRESETS.values():
+        assert 2 ** preset.network["num_downsamplings"] == preset.network["image_size"] == preset.data.crop_size
+        assert preset.data.load_size >= preset.data.crop_size
 
 
 def test_facades_preset_is_the_reference_configuration():
@@ -460,10 +462,10 @@ def test_facades_preset_is_the_reference_configuration():
     def without_name(model):
         return {k: v for k, v in model.get_config().items() if k != "name"}
 
-    row = pix2pix_presets.get_preset("facades")
-    generator = UNetGenerator(**pix2pix_presets.generator_kwargs(row))
+    preset = get_family("pix2pix").preset("facades")
+    generator = UNetGenerator(**pix2pix_presets.generator_kwargs(preset))
     assert without_name(generator) == without_name(UNetGenerator(image_size=256, base_filters=64))
-    discriminator = PatchGANDiscriminator(**pix2pix_presets.discriminator_kwargs(row))
+    discriminator = PatchGANDiscriminator(**pix2pix_presets.discriminator_kwargs(preset))
     assert without_name(discriminator) == without_name(
         PatchGANDiscriminator(num_layers=3, base_filters=64, input_channels=3, target_channels=3)
     )
@@ -472,16 +474,15 @@ def test_facades_preset_is_the_reference_configuration():
 
 @pytest.mark.parametrize("name", sorted(pix2pix_presets.PIX2PIX_PRESETS))
 def test_presets_build_tiny_networks(name):
-    row = pix2pix_presets.get_preset(name)
-    row.update(base_filters=1, discriminator_base_filters=1)
-    generator = UNetGenerator(**pix2pix_presets.generator_kwargs(row))
-    size, channels = row["image_size"], row["input_channels"]
+    preset = get_family("pix2pix").preset(name, {"base_filters": 1, "discriminator_base_filters": 1})
+    generator = UNetGenerator(**pix2pix_presets.generator_kwargs(preset))
+    size, channels = preset.network["image_size"], preset.network["input_channels"]
     fake = generator(np.zeros((1, size, size, channels), "float32"))
-    assert tuple(fake.shape) == (1, size, size, row["output_channels"])
-    discriminator = PatchGANDiscriminator(**pix2pix_presets.discriminator_kwargs(row))
+    assert tuple(fake.shape) == (1, size, size, preset.network["output_channels"])
+    discriminator = PatchGANDiscriminator(**pix2pix_presets.discriminator_kwargs(preset))
     assert discriminator([np.zeros((1, size, size, channels), "float32"), fake]).shape[-1] == 1
 
 
 def test_unknown_preset_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="edges2shoes.*facades.*name='maps'"):
-        pix2pix_presets.get_preset("maps")
+    with pytest.raises(ValueError, match="Unknown Pix2Pix preset 'maps'.*edges2shoes.*facades"):
+        get_family("pix2pix").preset("maps")

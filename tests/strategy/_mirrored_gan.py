@@ -20,7 +20,6 @@ from ascendgan import compat  # noqa: E402
 from ascendgan.optimizers import FusedAdam  # noqa: E402
 from ascendgan.strategy import (  # noqa: E402
     ExponentialUpdateLossScaleManager,
-    get_loss_scale_manager,
     get_strategy,
 )
 
@@ -114,13 +113,13 @@ def main():
         gan.poison.assign(1.0)
         history = gan.fit(dataset().take(1), epochs=1, verbose=0)
         after = weights(gan.discriminator, trainable=True)
-    d_manager = get_loss_scale_manager(gan.discriminator_optimizer)
+    d_manager = gan.wrapped_discriminator_optimizer.loss_scale_manager
     result["skip_unchanged"] = all(np.array_equal(a, b) for a, b in zip(before, after))
     result["skip_state"] = d_manager.state()
     result["skip_replica_spread"] = max(
         max(float(np.max(np.abs(v - replica_values(w)[0]))) for v in replica_values(w))
         for w in gan.discriminator.weights)
-    result["g_overflows"] = get_loss_scale_manager(gan.generator_optimizer).state()["overflows"]
+    result["g_overflows"] = gan.wrapped_generator_optimizer.loss_scale_manager.state()["overflows"]
     result["history_d_loss_scale"] = float(history.history["d_loss_scale"][-1])
     print("RESULT " + json.dumps(result))
     return 0

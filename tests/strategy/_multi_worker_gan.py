@@ -4,7 +4,7 @@ WORKER_HOSTS come from the environment; prints the trained weights' checksum."""
 import json
 import sys
 
-from ascendgan.strategy import get_loss_scale_manager, get_strategy
+from ascendgan.strategy import get_strategy
 
 strategy = get_strategy("multi_worker")  # first: collective ops are set up at start-up
 
@@ -26,7 +26,7 @@ def main():
     weights = [np.asarray(v) for v in gan.generator.weights + gan.discriminator.weights]
     print("RESULT " + json.dumps({
         "replicas": strategy.num_replicas,
-        "d_state": get_loss_scale_manager(gan.discriminator_optimizer).state(),
+        "d_state": gan.wrapped_discriminator_optimizer.loss_scale_manager.state(),
         "checksum": float(sum(np.sum(w.astype("float64") * (i + 1)) for i, w in enumerate(weights))),
     }))
     return 0

@@ -5,7 +5,8 @@ import tensorflow as tf
 
 from ascendgan import compat
 from ascendgan.layers import SNDense
-from ascendgan.layers._batch_norm import FusedBatchNormalization, batch_norm
+from ascendgan.layers._batch_norm import batch_norm
+from ascendgan.layers.batch_normalization import FusedBatchNormalization
 from ascendgan.training import GAN
 
 keras = compat.keras

@@ -10,7 +10,7 @@ from ascendgan.strategy import (
     ExponentialUpdateLossScaleManager,
     NonFiniteMonitor,
     ProfilerCallback,
-    attach_loss_scale,
+    WrappedOptimizer,
     non_finite_names,
     numerics_check,
 )
@@ -35,8 +35,8 @@ def test_numerics_check_names_the_operation():
 def test_monitor_reports_the_overflowing_optimizer_and_step_and_stops_on_nan():
     compat.set_random_seed(0)
     gan = PoisonGAN()
-    d_optimizer = attach_loss_scale(keras.optimizers.Adam(1e-2),
-                                    ExponentialUpdateLossScaleManager(4.0, 100, decr_ratio=0.5))
+    d_optimizer = WrappedOptimizer(keras.optimizers.Adam(1e-2),
+                                   ExponentialUpdateLossScaleManager(4.0, 100, decr_ratio=0.5))
     gan.compile(discriminator_optimizer=d_optimizer, loss="hinge")
     recorder = Recorder(d_flags=[0, 0, 1])
     monitor = NonFiniteMonitor(stop_on_nan=True)
@@ -53,8 +53,8 @@ def test_monitor_reports_the_overflowing_optimizer_and_step_and_stops_on_nan():
 def test_overflow_log_names_the_variables(capfd):
     good, bad = tf.Variable([1.0], name="good_kernel"), tf.Variable([2.0], name="bad_kernel")
     manager = ExponentialUpdateLossScaleManager(8.0, 10, log_overflows=True)
-    optimizer = attach_loss_scale(keras.optimizers.SGD(0.1), manager)
-    manager.apply_gradients(optimizer, [tf.constant([1.0]), tf.constant([np.inf])], [good, bad])
+    wrapped = WrappedOptimizer(keras.optimizers.SGD(0.1), manager)
+    wrapped.apply_gradients([tf.constant([1.0]), tf.constant([np.inf])], [good, bad])
     err = capfd.readouterr().err
     assert "overflow" in err and "bad_kernel" in err and "good_kernel" not in err
     assert "step 1" in err

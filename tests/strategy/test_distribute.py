@@ -1,6 +1,6 @@
-"""get_strategy, scopes, batch sizes, clusters, and a GAN under MirroredStrategy."""
+"""get_strategy, scopes, batch sizes, wrap_optimizer in GAN.compile, and a GAN under
+MirroredStrategy / MultiWorkerMirroredStrategy."""
 
-import argparse
 import json
 import os
 import pathlib
@@ -16,15 +16,10 @@ from _strategy_gans import PoisonGAN
 from ascendgan import compat
 from ascendgan.strategy import (
     FixedLossScaleManager,
-    add_strategy_arguments,
-    cluster_from_rank_environment,
-    configure_logical_cpus,
+    WrappedOptimizer,
     current_strategy,
-    get_loss_scale_manager,
     get_strategy,
-    is_loss_scaled,
     per_replica_batch_size,
-    strategy_from_arguments,
 )
 
 keras = compat.keras
@@ -71,12 +66,6 @@ def test_bad_arguments_raise_clear_errors(kwargs, error, message):
         get_strategy(**kwargs)
 
 
-def test_logical_cpus_cannot_be_configured_after_start_up():
-    tf.constant(1.0) + 1.0  # TensorFlow is initialized
-    with pytest.raises(RuntimeError, match="start of the program"):
-        configure_logical_cpus(3)
-
-
 def test_batch_sizes():
     assert per_replica_batch_size(64, 8) == 8
     with pytest.raises(ValueError, match="multiple of the number of replicas"):
@@ -102,8 +91,8 @@ def test_compile_inside_a_float16_scope_gives_each_optimizer_its_own_manager():
     with get_strategy("cpu", precision="mixed_float16").scope():
         gan = PoisonGAN()
         gan.compile()
-    d_manager = get_loss_scale_manager(gan.discriminator_optimizer)
-    g_manager = get_loss_scale_manager(gan.generator_optimizer)
+    d_manager = gan.wrapped_discriminator_optimizer.loss_scale_manager
+    g_manager = gan.wrapped_generator_optimizer.loss_scale_manager
     assert d_manager is not None and g_manager is not None and d_manager is not g_manager
     assert d_manager.get_config()["init_loss_scale"] == 2.0**15
     assert {"d_loss_scale", "d_overflows", "g_loss_scale", "g_overflows"} <= {
@@ -113,83 +102,40 @@ def test_compile_inside_a_float16_scope_gives_each_optimizer_its_own_manager():
 def test_compile_arguments_choose_the_loss_scale():
     gan = PoisonGAN()
     gan.compile(strategy=get_strategy("cpu", loss_scale="ascend"))  # explicit: even in float32
-    assert get_loss_scale_manager(gan.generator_optimizer).get_config()["init_loss_scale"] == 2.0**32
+    assert gan.wrapped_generator_optimizer.loss_scale_manager.get_config()[
+        "init_loss_scale"] == 2.0**32
     plain = PoisonGAN()
     plain.compile()
-    assert not is_loss_scaled(plain.generator_optimizer)
+    assert not plain.wrapped_generator_optimizer.loss_scaled
     assert "d_loss_scale" not in {m.name for m in plain.metrics}
     fixed = PoisonGAN()
     fixed.compile(loss_scale=FixedLossScaleManager(256))
-    assert get_loss_scale_manager(fixed.discriminator_optimizer).state()["loss_scale"] == 256.0
+    assert fixed.wrapped_discriminator_optimizer.loss_scale_manager.state()["loss_scale"] == 256.0
     with compat.precision_scope("mixed_float16"):
         keras_own = compat.loss_scale_optimizer(keras.optimizers.Adam())
         kept = PoisonGAN()
         kept.compile(generator_optimizer=keras_own)
     assert kept.generator_optimizer is keras_own  # already scaling: left alone
+    assert kept.wrapped_generator_optimizer.loss_scale_manager is None
     with pytest.raises(ValueError, match="strategy"):
         PoisonGAN().compile(strategy="cpu")
 
 
-def test_command_line_arguments():
-    parser = add_strategy_arguments(argparse.ArgumentParser())
-    args = parser.parse_args(["--device", "cpu", "--precision", "allow_mix_precision",
-                              "--loss-scale", "1024"])
-    strategy = strategy_from_arguments(args)
-    assert (strategy.device, strategy.precision.policy, strategy.loss_scale) == (
-        "cpu", "mixed_float16", 1024.0)
-    assert strategy_from_arguments(parser.parse_args(["--loss-scale", "none"])).loss_scale is None
-    with pytest.raises(ValueError, match="--loss-scale"):
-        strategy_from_arguments(parser.parse_args(["--loss-scale", "lots"]))
-
-
-# ----------------------------------------------------------------------------- clusters
-
-
-def test_cluster_from_rank_variables_on_one_machine():
-    config = cluster_from_rank_environment({"RANK_SIZE": "3", "RANK_ID": "2"}, base_port=5000)
-    assert config == {"cluster": {"worker": ["localhost:5000", "localhost:5001",
-                                             "localhost:5002"]},
-                      "task": {"type": "worker", "index": 2}}
-
-
-def test_cluster_from_a_rank_table(tmp_path):
-    table = {
-        "version": "1.0", "server_count": "2", "status": "completed",
-        "server_list": [
-            {"server_id": "10.0.0.2", "device": [
-                {"device_id": "0", "device_ip": "192.168.1.8", "rank_id": "2"},
-                {"device_id": "1", "device_ip": "192.168.1.9", "rank_id": "3"}]},
-            {"server_id": "10.0.0.1", "device": [
-                {"device_id": "0", "device_ip": "192.168.1.1", "rank_id": "0"},
-                {"device_id": "1", "device_ip": "192.168.1.2", "rank_id": "1"}]},
-        ],
-    }
-    path = tmp_path / "rank_table_4p.json"
-    path.write_text(json.dumps(table))
-    environ = {"RANK_SIZE": "4", "RANK_ID": "1", "RANK_TABLE_FILE": str(path)}
-    config = cluster_from_rank_environment(environ, base_port=6000)
-    assert config["cluster"]["worker"] == ["10.0.0.1:6000", "10.0.0.1:6001", "10.0.0.2:6000",
-                                           "10.0.0.2:6001"]
-    assert config["task"]["index"] == 1
-    with pytest.raises(ValueError, match="RANK_SIZE=8"):
-        cluster_from_rank_environment(dict(environ, RANK_SIZE="8"))
-    path.write_text("{}")
-    with pytest.raises(ValueError, match="server_list"):
-        cluster_from_rank_environment(environ)
-
-
-@pytest.mark.parametrize(
-    "environ, message",
-    [
-        ({"RANK_SIZE": "2", "RANK_ID": "2"}, "RANK_ID"),
-        ({"RANK_SIZE": "zero"}, "RANK_SIZE"),
-        ({"RANK_SIZE": "2", "RANK_ID": "0", "WORKER_HOSTS": "a:1"}, "WORKER_HOSTS"),
-        ({"RANK_SIZE": "1", "RANK_TABLE_FILE": "/nonexistent/table.json"}, "RANK_TABLE_FILE"),
-    ],
-)
-def test_bad_rank_variables_are_named(environ, message):
-    with pytest.raises((ValueError, FileNotFoundError), match=message):
-        cluster_from_rank_environment(environ)
+def test_compile_keeps_the_keras_optimizers_and_their_loss_scale_on_recompile():
+    with get_strategy("cpu", precision="mixed_float16").scope():
+        gan = PoisonGAN()
+        gan.compile()
+        wrapped = gan.wrapped_generator_optimizer
+        assert isinstance(wrapped, WrappedOptimizer)
+        assert gan.generator_optimizer is wrapped.optimizer  # the Keras optimizer
+        assert hasattr(gan.generator_optimizer, "learning_rate")
+        gan.compile(gan.generator_optimizer, gan.discriminator_optimizer)  # compiled again
+    assert gan.wrapped_generator_optimizer is wrapped
+    given = WrappedOptimizer(keras.optimizers.SGD(0.1), FixedLossScaleManager(4))
+    other = PoisonGAN()
+    other.compile(discriminator_optimizer=given)
+    assert other.wrapped_discriminator_optimizer is given
+    assert other.discriminator_optimizer is given.optimizer
 
 
 # ----------------------------------------------------------------------------- replicas

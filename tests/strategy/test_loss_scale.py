@@ -1,5 +1,5 @@
-"""Loss-scale managers: the update rule against a Python model, skipped steps in a GAN,
-float16 / bfloat16 training, checkpoints."""
+"""Loss-scale managers and the WrappedOptimizer: the update rule against a Python model,
+skipped steps in a GAN, float16 / bfloat16 training, checkpoints (keys unchanged)."""
 
 import numpy as np
 import pytest
@@ -12,11 +12,11 @@ from ascendgan.strategy import (
     ExponentialUpdateLossScaleManager,
     FixedLossScaleManager,
     LastValue,
-    attach_loss_scale,
-    get_loss_scale_manager,
+    WrappedOptimizer,
     get_strategy,
-    is_loss_scaled,
     make_loss_scale_manager,
+    resolve_loss_scale,
+    wrap_optimizer,
 )
 
 keras = compat.keras
@@ -110,16 +110,47 @@ def test_loss_scale_specifications():
         make_loss_scale_manager("sometimes")
 
 
-def test_attach_rules():
-    optimizer = attach_loss_scale(keras.optimizers.SGD(0.1), FixedLossScaleManager(4))
-    assert is_loss_scaled(optimizer) and not is_loss_scaled(keras.optimizers.SGD(0.1))
+def test_auto_is_resolved_in_one_place():
+    assert resolve_loss_scale("auto", float16=True) == "dynamic"
+    assert resolve_loss_scale("auto", float16=False) is None
+    assert resolve_loss_scale("auto", float16=False, default="ascend") == "ascend"
+    assert resolve_loss_scale(None, float16=True, default="ascend") is None
+    assert resolve_loss_scale(64, float16=False) == 64
+    template = FixedLossScaleManager(8)
+    assert resolve_loss_scale("auto", float16=True, default=template) is template
+
+
+def test_wrapper_rules():
+    optimizer = keras.optimizers.SGD(0.1)
+    wrapped = WrappedOptimizer(optimizer, FixedLossScaleManager(4))
+    assert wrapped.optimizer is optimizer and wrapped.loss_scaled
+    assert not WrappedOptimizer(keras.optimizers.SGD(0.1)).loss_scaled
+    assert wrap_optimizer(wrapped) is wrapped  # wrapped once
     with pytest.raises(ValueError, match="already has a loss-scale manager"):
-        attach_loss_scale(optimizer, FixedLossScaleManager(8))
+        WrappedOptimizer(optimizer, FixedLossScaleManager(8))
     with pytest.raises(ValueError, match="another optimizer"):
-        attach_loss_scale(keras.optimizers.SGD(0.1), get_loss_scale_manager(optimizer))
+        WrappedOptimizer(keras.optimizers.SGD(0.1), wrapped.loss_scale_manager)
     with pytest.raises(ValueError, match="LossScaleOptimizer"):
-        attach_loss_scale(compat.loss_scale_optimizer(keras.optimizers.SGD(0.1)),
-                          FixedLossScaleManager(4))
+        WrappedOptimizer(compat.loss_scale_optimizer(keras.optimizers.SGD(0.1)),
+                         FixedLossScaleManager(4))
+    with pytest.raises(ValueError, match="loss_scale_manager"):
+        WrappedOptimizer(keras.optimizers.SGD(0.1), 8)
+    keras_own = WrappedOptimizer(compat.loss_scale_optimizer(keras.optimizers.SGD(0.1)))
+    assert keras_own.loss_scaled and keras_own.loss_scale_manager is None
+
+
+def test_wrap_optimizer_without_a_strategy_follows_the_global_policy():
+    assert wrap_optimizer(keras.optimizers.SGD(0.1)).loss_scale_manager is None
+    with compat.precision_scope("mixed_float16"):
+        wrapped = wrap_optimizer(keras.optimizers.SGD(0.1))
+    assert wrapped.loss_scale_manager.get_config()["init_loss_scale"] == 2.0**15
+    fixed = wrap_optimizer(keras.optimizers.SGD(0.1), loss_scale=32)
+    assert fixed.loss_scale_manager.state()["loss_scale"] == 32.0
+    with compat.precision_scope("mixed_float16"):
+        keras_own = wrap_optimizer(compat.loss_scale_optimizer(keras.optimizers.SGD(0.1)))
+    assert keras_own.loss_scale_manager is None  # Keras's own optimizer scales itself
+    with pytest.raises(ValueError, match="strategy"):
+        wrap_optimizer(keras.optimizers.SGD(0.1), strategy="cpu")
 
 
 def test_last_value_metric_reports_the_last_update():
@@ -133,9 +164,9 @@ def test_last_value_metric_reports_the_last_update():
 
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "tf_function"])
-def test_compat_apply_gradients_skips_non_finite_steps_and_unscales(compiled):
+def test_wrapped_apply_gradients_skips_non_finite_steps_and_unscales(compiled):
     kernel = tf.Variable([[1.0], [2.0]])
-    optimizer = attach_loss_scale(
+    wrapped = WrappedOptimizer(
         keras.optimizers.SGD(0.5),
         ExponentialUpdateLossScaleManager(8.0, 100, decr_every_n_nan_or_inf=1, decr_ratio=0.25))
     x = tf.constant([[1.0, 1.0]])
@@ -143,29 +174,40 @@ def test_compat_apply_gradients_skips_non_finite_steps_and_unscales(compiled):
     def step(poison):
         with tf.GradientTape() as tape:
             loss = tf.reduce_sum(tf.matmul(x, kernel)) * poison
-            scaled = compat.scale_loss(optimizer, loss)
-        compat.apply_gradients(optimizer, tape.gradient(scaled, [kernel]), [kernel])
-        return scaled
+            scaled = wrapped.scale_loss(loss)
+        applied = wrapped.apply_gradients(tape.gradient(scaled, [kernel]), [kernel])
+        return scaled, applied
 
     if compiled:
         step = tf.function(step)
-    scaled = step(tf.constant(1.0))
-    assert float(scaled) == 8.0 * 3.0  # the loss times the scale
+    scaled, applied = step(tf.constant(1.0))
+    assert float(scaled) == 8.0 * 3.0 and bool(applied)  # the loss times the scale
     np.testing.assert_allclose(kernel.numpy(), [[0.5], [1.5]])  # gradient 1 (unscaled)
-    step(tf.constant(np.inf))
+    _, applied = step(tf.constant(np.inf))
+    assert not bool(applied)
     np.testing.assert_allclose(kernel.numpy(), [[0.5], [1.5]])  # skipped
-    manager = get_loss_scale_manager(optimizer)
+    manager = wrapped.loss_scale_manager
     assert manager.state()["loss_scale"] == 2.0 and manager.state()["overflows"] == 1
-    assert int(optimizer.iterations.numpy()) == 1
+    assert int(wrapped.optimizer.iterations.numpy()) == 1
+
+
+def test_a_plain_wrapper_applies_every_step():
+    kernel = tf.Variable([1.0])
+    wrapped = WrappedOptimizer(keras.optimizers.SGD(0.5))
+    with tf.GradientTape() as tape:
+        scaled = wrapped.scale_loss(2.0 * kernel[0])
+    assert float(scaled) == 2.0
+    assert bool(wrapped.apply_gradients(tape.gradient(scaled, [kernel]), [kernel]))
+    np.testing.assert_allclose(kernel.numpy(), [0.0])
 
 
 def _compiled_gan(manager_d, manager_g, **compile_kwargs):
     compat.set_random_seed(3)
     gan = PoisonGAN()
     d_optimizer, g_optimizer = keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2)
-    if manager_d is not None:  # managers attached by hand before compile() are kept
-        attach_loss_scale(d_optimizer, manager_d)
-        attach_loss_scale(g_optimizer, manager_g)
+    if manager_d is not None:  # optimizers wrapped by hand before compile() are kept
+        d_optimizer = WrappedOptimizer(d_optimizer, manager_d)
+        g_optimizer = WrappedOptimizer(g_optimizer, manager_g)
     gan.compile(g_optimizer, d_optimizer, loss="hinge", **compile_kwargs)
     return gan
 
@@ -177,8 +219,8 @@ def test_forced_overflow_skips_that_step_for_that_optimizer_only():
     d_flags = [0, 1, 0, 0, 0, 1, 1, 0]
     g_flags = [0, 0, 0, 1, 0, 0, 0, 0]
     recorder = Recorder(d_flags, g_flags, managers={
-        "d": lambda: get_loss_scale_manager(gan.discriminator_optimizer),
-        "g": lambda: get_loss_scale_manager(gan.generator_optimizer)})
+        "d": lambda: gan.wrapped_discriminator_optimizer.loss_scale_manager,
+        "g": lambda: gan.wrapped_generator_optimizer.loss_scale_manager})
     gan.build_models((2,))
     recorder.snapshot(gan)
     history = gan.fit(toy_data(32), batch_size=4, epochs=1, shuffle=False, verbose=0,
@@ -209,30 +251,89 @@ def test_growth_after_n_good_steps_in_a_gan():
     gan = _compiled_gan(ExponentialUpdateLossScaleManager(2.0, incr_every_n_steps=3),
                         ExponentialUpdateLossScaleManager(2.0, incr_every_n_steps=2))
     gan.fit(toy_data(28), batch_size=4, epochs=1, shuffle=False, verbose=0)  # 7 good steps
-    d_state = get_loss_scale_manager(gan.discriminator_optimizer).state()
-    g_state = get_loss_scale_manager(gan.generator_optimizer).state()
+    d_state = gan.wrapped_discriminator_optimizer.loss_scale_manager.state()
+    g_state = gan.wrapped_generator_optimizer.loss_scale_manager.state()
     assert (d_state["loss_scale"], d_state["good_steps"]) == (2.0 * 2**2, 1)   # at 3 and 6
     assert (g_state["loss_scale"], g_state["good_steps"]) == (2.0 * 2**3, 1)   # at 2, 4, 6
 
 
 def test_manager_state_is_checkpointed_with_its_optimizer(tmp_path):
-    def optimizer():
-        return attach_loss_scale(keras.optimizers.SGD(0.1),
-                                 ExponentialUpdateLossScaleManager(4.0, incr_every_n_steps=3))
+    def wrapped():
+        return WrappedOptimizer(keras.optimizers.SGD(0.1),
+                                ExponentialUpdateLossScaleManager(4.0, incr_every_n_steps=3))
 
     flags = [True, False, True, True, False, True, True, True]
-    straight, first = optimizer(), optimizer()
+    straight, first = wrapped(), wrapped()
     for finite in flags:
-        get_loss_scale_manager(straight).update_loss_scale(finite)
+        straight.loss_scale_manager.update_loss_scale(finite)
     for finite in flags[:5]:
-        get_loss_scale_manager(first).update_loss_scale(finite)
-    path = tf.train.Checkpoint(optimizer=first).save(str(tmp_path / "ckpt"))
-    resumed = optimizer()
-    tf.train.Checkpoint(optimizer=resumed).restore(path)
-    assert get_loss_scale_manager(resumed).state() == get_loss_scale_manager(first).state()
+        first.loss_scale_manager.update_loss_scale(finite)
+    path = tf.train.Checkpoint(optimizer=first.optimizer).save(str(tmp_path / "ckpt"))
+    resumed = wrapped()
+    tf.train.Checkpoint(optimizer=resumed.optimizer).restore(path)
+    assert resumed.loss_scale_manager.state() == first.loss_scale_manager.state()
     for finite in flags[5:]:
-        get_loss_scale_manager(resumed).update_loss_scale(finite)
-    assert get_loss_scale_manager(resumed).state() == get_loss_scale_manager(straight).state()
+        resumed.loss_scale_manager.update_loss_scale(finite)
+    assert resumed.loss_scale_manager.state() == straight.loss_scale_manager.state()
+
+
+_MANAGER_KEYS = {"loss_scale", "steps", "overflows", "last_overflow_step", "good_steps",
+                 "bad_steps"}
+
+
+def _previous_layout_optimizer(manager):
+    """An optimizer as the code before WrappedOptimizer left it: a plain Keras optimizer
+    with the manager set as its ``loss_scale_manager`` attribute (what ``GAN.checkpoint()``
+    saved as ``generator_optimizer`` / ``discriminator_optimizer``)."""
+    optimizer = keras.optimizers.Adam(1e-2)
+    manager.build()
+    optimizer.loss_scale_manager = manager
+    return optimizer
+
+
+def test_checkpoints_keep_their_keys_and_restore_across_the_wrapper(tmp_path):
+    # New code -> the keys the previous code wrote and read.
+    gan = _compiled_gan(ExponentialUpdateLossScaleManager(4.0, incr_every_n_steps=3),
+                        ExponentialUpdateLossScaleManager(4.0, incr_every_n_steps=2))
+    gan.fit(toy_data(12), batch_size=4, epochs=1, shuffle=False, verbose=0,
+            callbacks=[Recorder(d_flags=[0, 1, 0])])
+    path = gan.checkpoint().save(str(tmp_path / "new" / "ckpt"))
+    keys = {name for name, _ in tf.train.list_variables(path)}
+    for which in ("generator_optimizer", "discriminator_optimizer"):
+        assert {f"{which}/loss_scale_manager/{k}/.ATTRIBUTES/VARIABLE_VALUE"
+                for k in _MANAGER_KEYS} <= keys
+    assert not any("wrapped" in key for key in keys)
+    # ... which restore into optimizers laid out as before.
+    old_d = _previous_layout_optimizer(ExponentialUpdateLossScaleManager(4.0, 3))
+    old_g = _previous_layout_optimizer(ExponentialUpdateLossScaleManager(4.0, 2))
+    tf.train.Checkpoint(generator_optimizer=old_g, discriminator_optimizer=old_d).restore(
+        path).expect_partial()
+    assert old_d.loss_scale_manager.state() == (
+        gan.wrapped_discriminator_optimizer.loss_scale_manager.state())
+    assert old_d.loss_scale_manager.state()["overflows"] == 1
+    assert int(old_d.iterations.numpy()) == int(gan.discriminator_optimizer.iterations.numpy()) == 2
+    assert int(old_g.iterations.numpy()) == 3
+
+    # Previous layout -> a GAN compiled by the new code.
+    old = {}
+    for which, flags, steps in (("generator", (True, False, False, True), 7),
+                                ("discriminator", (False, True), 3)):
+        manager = ExponentialUpdateLossScaleManager(4.0, 3)
+        old[which] = _previous_layout_optimizer(manager)
+        for finite in flags:
+            manager.update_loss_scale(finite)
+        old[which].iterations.assign(steps)
+    path = tf.train.Checkpoint(generator_optimizer=old["generator"],
+                               discriminator_optimizer=old["discriminator"]).save(
+        str(tmp_path / "old" / "ckpt"))
+    resumed = _compiled_gan(ExponentialUpdateLossScaleManager(4.0, incr_every_n_steps=3),
+                            ExponentialUpdateLossScaleManager(4.0, incr_every_n_steps=3))
+    resumed.checkpoint().restore(path).expect_partial()
+    for which in ("generator", "discriminator"):
+        wrapped = getattr(resumed, f"wrapped_{which}_optimizer")
+        assert wrapped.loss_scale_manager.state() == old[which].loss_scale_manager.state()
+        assert int(wrapped.optimizer.iterations.numpy()) == int(old[which].iterations.numpy())
+    assert resumed.wrapped_generator_optimizer.loss_scale_manager.state()["overflows"] == 2
 
 
 @pytest.mark.slow
@@ -250,12 +351,12 @@ def test_checkpoint_resume_continues_the_loss_scale_exactly(tmp_path):
     resumed = fresh()
     resumed.build_models((2,))
     resumed.checkpoint().restore(path).assert_consumed()
-    assert get_loss_scale_manager(resumed.discriminator_optimizer).state() == (
-        get_loss_scale_manager(first.discriminator_optimizer).state())
+    assert resumed.wrapped_discriminator_optimizer.loss_scale_manager.state() == (
+        first.wrapped_discriminator_optimizer.loss_scale_manager.state())
     resumed.fit(data, batch_size=4, epochs=1, shuffle=False, verbose=0)
-    for which in ("discriminator_optimizer", "generator_optimizer"):
-        assert get_loss_scale_manager(getattr(resumed, which)).state() == (
-            get_loss_scale_manager(getattr(straight, which)).state())
+    for which in ("wrapped_discriminator_optimizer", "wrapped_generator_optimizer"):
+        assert getattr(resumed, which).loss_scale_manager.state() == (
+            getattr(straight, which).loss_scale_manager.state())
     assert same([np.asarray(v) for v in resumed.generator.weights],
                 [np.asarray(v) for v in straight.generator.weights])
 
@@ -285,7 +386,7 @@ def test_half_precision_dcgan_steps_stay_finite(precision):
     assert all(np.all(np.isfinite(w)) for w in weights)
     assert not same(before, weights)
     scaled = compute == "float16"
-    assert is_loss_scaled(gan.generator_optimizer) == scaled
+    assert gan.wrapped_generator_optimizer.loss_scaled == scaled
     assert ("d_loss_scale" in history.history) == scaled
     if scaled:  # the "dynamic" rule: 2**15, halved at every overflow (no growth in 2 steps)
         overflows = history.history["d_overflows"][-1]
@@ -300,7 +401,7 @@ def test_float16_overflow_from_a_huge_scale_skips_and_shrinks():
         gan.compile()
         before = [np.asarray(v).copy() for v in gan.discriminator.trainable_weights]
         gan.fit(_images(16), batch_size=4, epochs=1, verbose=0)
-    state = get_loss_scale_manager(gan.discriminator_optimizer).state()
+    state = gan.wrapped_discriminator_optimizer.loss_scale_manager.state()
     assert state["overflows"] == 4
     assert state["loss_scale"] == pytest.approx(2.0**32 * 0.8**2, rel=1e-6)
     assert same(before, [np.asarray(v) for v in gan.discriminator.trainable_weights])

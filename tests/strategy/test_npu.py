@@ -12,8 +12,9 @@ from _strategy_gans import PoisonGAN, toy_data
 
 from ascendgan import compat
 from ascendgan.strategy import (
+    WrappedOptimizer,
     adapter_available,
-    get_loss_scale_manager,
+    all_finite,
     get_strategy,
     rank_from_environment,
 )
@@ -160,11 +161,13 @@ def test_eight_ranks_wrap_optimizers_shard_data_and_broadcast(adapter, monkeypat
     monkeypatch.setenv("RANK_ID", "3")
     strategy = get_strategy("npu", precision="allow_mix_precision")
     assert strategy.num_replicas == 8 and strategy.per_replica_batch_size(64) == 8
-    optimizer = strategy.wrap_optimizer(keras.optimizers.Adam())
+    wrapped = strategy.wrap_optimizer(keras.optimizers.Adam())
+    assert isinstance(wrapped, WrappedOptimizer)
     assert ("npu_distributed_keras_optimizer_wrapper", "Adam") in adapter.calls
-    manager = get_loss_scale_manager(optimizer)
+    manager = wrapped.loss_scale_manager
     assert manager is not None and manager.get_config()["init_loss_scale"] == 2.0**15
-    assert strategy.wrap_optimizer(optimizer) is optimizer  # not wrapped twice
+    assert manager.finite_fn is not all_finite  # the NPU's float-status check
+    assert strategy.wrap_optimizer(wrapped) is wrapped  # not wrapped twice
     assert adapter.names().count("npu_distributed_keras_optimizer_wrapper") == 1
     batches = list(strategy.batch_dataset(np.arange(64), global_batch_size=16))
     assert [b.numpy().tolist() for b in batches] == [[3, 11], [19, 27], [35, 43], [51, 59]]

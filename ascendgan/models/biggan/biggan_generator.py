@@ -5,7 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.layers._batch_norm import FusedBatchNormalization
+from ascendgan.layers.batch_normalization import FusedBatchNormalization
 from ascendgan.layers.res_block_up import ResBlockUp
 from ascendgan.layers.self_attention import SelfAttention
 from ascendgan.layers.sn_conv2d import SNConv2D

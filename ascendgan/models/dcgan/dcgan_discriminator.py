@@ -7,10 +7,9 @@ import tensorflow as tf
 from ascendgan import compat
 from ascendgan.models._common import (
     apply_layer,
-    batch_norm,
+    batch_norm_layer,
     build_layer,
-    check_bool,
-    check_int,
+    check_batch_norm,
     is_shape_list,
     shape_tuple,
     weight_initializer,
@@ -22,6 +21,7 @@ from ascendgan.models.dcgan.dcgan_generator import (
     one_hot_labels,
     split_conditional_inputs,
 )
+from ascendgan.validation import check_bool, check_int
 
 keras = compat.keras
 layers = compat.layers
@@ -62,6 +62,10 @@ class DCGANDiscriminator(keras.Model):
             reference); 5 gives the kernel of the original TensorFlow code.
         synchronized_batch_norm: under a ``tf.distribute`` strategy, batch statistics
             over the global batch (all replicas) instead of each replica's. Default False.
+        batch_norm: which batch-normalization layer the network uses: ``"fused"``
+            (default) Keras's layer computed by one fused kernel, ``"keras"`` Keras's own
+            ``BatchNormalization`` (unfused under Keras 3; slower in mixed precision on
+            CPU). Same variables and maths, so checkpoints load into either.
         **kwargs: ``name``, ``trainable`` of ``keras.Model``.
 
     Call arguments:
@@ -95,16 +99,18 @@ class DCGANDiscriminator(keras.Model):
         num_classes=None,
         kernel_size=4,
         synchronized_batch_norm=False,
+        batch_norm="fused",
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_bool("synchronized_batch_norm", synchronized_batch_norm)
         self.synchronized_batch_norm = synchronized_batch_norm
+        self.batch_norm = check_batch_norm(batch_norm)
         check_image_size(image_size)
-        check_int("channels", channels)
-        check_int("base_filters", base_filters)
+        check_int("channels", channels, minimum=1)
+        check_int("base_filters", base_filters, minimum=1)
         check_num_classes(num_classes)
-        check_int("kernel_size", kernel_size)
+        check_int("kernel_size", kernel_size, minimum=1)
         self.image_size = image_size
         self.channels = channels
         self.base_filters = base_filters
@@ -120,7 +126,7 @@ class DCGANDiscriminator(keras.Model):
                 )
             )
             if i > 0:  # no batch normalization on the input layer
-                blocks.append(batch_norm(self.synchronized_batch_norm))
+                blocks.append(batch_norm_layer(self.synchronized_batch_norm, self.batch_norm))
             blocks.append(layers.LeakyReLU(0.2))
         blocks += [
             layers.Flatten(),
@@ -170,6 +176,7 @@ class DCGANDiscriminator(keras.Model):
             "num_classes": self.num_classes,
             "kernel_size": self.kernel_size,
             "synchronized_batch_norm": self.synchronized_batch_norm,
+            "batch_norm": self.batch_norm,
         }
 
     @classmethod

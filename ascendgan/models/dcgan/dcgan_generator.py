@@ -9,14 +9,14 @@ import tensorflow as tf
 from ascendgan import compat
 from ascendgan.models._common import (
     apply_layer,
-    batch_norm,
+    batch_norm_layer,
     build_layer,
-    check_bool,
-    check_int,
+    check_batch_norm,
     is_shape_list,
     shape_tuple,
     weight_initializer,
 )
+from ascendgan.validation import check_bool, check_int
 
 keras = compat.keras
 layers = compat.layers
@@ -40,7 +40,7 @@ def check_image_size(image_size):
 
 def check_num_classes(num_classes):
     if num_classes is not None:
-        check_int("num_classes", num_classes, 1)
+        check_int("num_classes", num_classes, minimum=1)
 
 
 def num_resolution_steps(image_size):
@@ -120,6 +120,10 @@ class DCGANGenerator(keras.Model):
             PyTorch reference); 5 gives the kernel of the original TensorFlow code.
         synchronized_batch_norm: under a ``tf.distribute`` strategy, batch statistics
             over the global batch (all replicas) instead of each replica's. Default False.
+        batch_norm: which batch-normalization layer the network uses: ``"fused"``
+            (default) Keras's layer computed by one fused kernel, ``"keras"`` Keras's own
+            ``BatchNormalization`` (unfused under Keras 3; slower in mixed precision on
+            CPU). Same variables and maths, so checkpoints load into either.
         **kwargs: ``name``, ``trainable`` of ``keras.Model``.
 
     Call arguments:
@@ -155,17 +159,19 @@ class DCGANGenerator(keras.Model):
         num_classes=None,
         kernel_size=4,
         synchronized_batch_norm=False,
+        batch_norm="fused",
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_bool("synchronized_batch_norm", synchronized_batch_norm)
         self.synchronized_batch_norm = synchronized_batch_norm
+        self.batch_norm = check_batch_norm(batch_norm)
         check_image_size(image_size)
-        check_int("channels", channels)
-        check_int("base_filters", base_filters)
-        check_int("latent_dim", latent_dim)
+        check_int("channels", channels, minimum=1)
+        check_int("base_filters", base_filters, minimum=1)
+        check_int("latent_dim", latent_dim, minimum=1)
         check_num_classes(num_classes)
-        check_int("kernel_size", kernel_size)
+        check_int("kernel_size", kernel_size, minimum=1)
         self.image_size = image_size
         self.channels = channels
         self.base_filters = base_filters
@@ -182,7 +188,7 @@ class DCGANGenerator(keras.Model):
                 name="project",
             ),
             layers.Reshape((start, start, filters)),
-            batch_norm(self.synchronized_batch_norm),
+            batch_norm_layer(self.synchronized_batch_norm, self.batch_norm),
             layers.ReLU(),
         ]
         for _ in range(steps - 1):
@@ -192,7 +198,7 @@ class DCGANGenerator(keras.Model):
                     filters, kernel_size, strides=2, padding="same", use_bias=False,
                     kernel_initializer=weight_initializer(),
                 ),
-                batch_norm(self.synchronized_batch_norm),
+                batch_norm_layer(self.synchronized_batch_norm, self.batch_norm),
                 layers.ReLU(),
             ]
         blocks += [
@@ -244,6 +250,7 @@ class DCGANGenerator(keras.Model):
             "num_classes": self.num_classes,
             "kernel_size": self.kernel_size,
             "synchronized_batch_norm": self.synchronized_batch_norm,
+            "batch_norm": self.batch_norm,
         }
 
     @classmethod

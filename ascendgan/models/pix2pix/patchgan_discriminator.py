@@ -7,14 +7,14 @@ import tensorflow as tf
 from ascendgan import compat
 from ascendgan.models._common import (
     apply_layer,
-    batch_norm,
+    batch_norm_layer,
     build_layer,
-    check_bool,
-    check_int,
+    check_batch_norm,
     is_shape_list,
     shape_tuple,
     weight_initializer,
 )
+from ascendgan.validation import check_bool, check_int
 
 keras = compat.keras
 layers = compat.layers
@@ -57,7 +57,7 @@ def patchgan_receptive_field(num_layers):
     >>> [patchgan_receptive_field(n) for n in (1, 2, 3, 4)]
     [16, 34, 70, 142]
     """
-    check_int("num_layers", num_layers)
+    check_int("num_layers", num_layers, minimum=1)
     return receptive_field_of((KERNEL_SIZE, stride) for _, stride, _ in _conv_specs(num_layers, 1))
 
 
@@ -89,6 +89,10 @@ class PatchGANDiscriminator(keras.Model):
             unconditional discriminator called on one image. Defaults to 3.
         synchronized_batch_norm: under a ``tf.distribute`` strategy, batch statistics
             over the global batch (all replicas) instead of each replica's. Default False.
+        batch_norm: which batch-normalization layer the network uses: ``"fused"``
+            (default) Keras's layer computed by one fused kernel, ``"keras"`` Keras's own
+            ``BatchNormalization`` (unfused under Keras 3; slower in mixed precision on
+            CPU). Same variables and maths, so checkpoints load into either.
         **kwargs: ``name``, ``trainable`` of ``keras.Model``.
 
     Call arguments:
@@ -123,15 +127,17 @@ class PatchGANDiscriminator(keras.Model):
         input_channels=3,
         target_channels=3,
         synchronized_batch_norm=False,
+        batch_norm="fused",
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_bool("synchronized_batch_norm", synchronized_batch_norm)
         self.synchronized_batch_norm = synchronized_batch_norm
-        check_int("num_layers", num_layers)
-        check_int("base_filters", base_filters)
-        check_int("input_channels", input_channels)
-        check_int("target_channels", target_channels, 0)
+        self.batch_norm = check_batch_norm(batch_norm)
+        check_int("num_layers", num_layers, minimum=1)
+        check_int("base_filters", base_filters, minimum=1)
+        check_int("input_channels", input_channels, minimum=1)
+        check_int("target_channels", target_channels, minimum=0)
         self.num_layers = num_layers
         self.base_filters = base_filters
         self.input_channels = input_channels
@@ -150,7 +156,7 @@ class PatchGANDiscriminator(keras.Model):
                 )
             )
             if normalized:
-                blocks.append(batch_norm(self.synchronized_batch_norm))
+                blocks.append(batch_norm_layer(self.synchronized_batch_norm, self.batch_norm))
             if not last:
                 blocks.append(layers.LeakyReLU(0.2))
         #: The layers in order, input to output.
@@ -221,6 +227,7 @@ class PatchGANDiscriminator(keras.Model):
             "input_channels": self.input_channels,
             "target_channels": self.target_channels,
             "synchronized_batch_norm": self.synchronized_batch_norm,
+            "batch_norm": self.batch_norm,
         }
 
     @classmethod

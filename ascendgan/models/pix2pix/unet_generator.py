@@ -7,13 +7,13 @@ import math
 from ascendgan import compat
 from ascendgan.models._common import (
     apply_layer,
-    batch_norm,
+    batch_norm_layer,
     build_layer,
-    check_bool,
-    check_int,
+    check_batch_norm,
     shape_tuple,
     weight_initializer,
 )
+from ascendgan.validation import check_bool, check_int, check_number
 
 keras = compat.keras
 layers = compat.layers
@@ -75,6 +75,10 @@ class UNetGenerator(keras.Model):
             >= 0; at most the ``n - 1`` layers before the output layer do. Defaults to 3.
         synchronized_batch_norm: under a ``tf.distribute`` strategy, batch statistics
             over the global batch (all replicas) instead of each replica's. Default False.
+        batch_norm: which batch-normalization layer the network uses: ``"fused"``
+            (default) Keras's layer computed by one fused kernel, ``"keras"`` Keras's own
+            ``BatchNormalization`` (unfused under Keras 3; slower in mixed precision on
+            CPU). Same variables and maths, so checkpoints load into either.
         **kwargs: ``name``, ``trainable`` of ``keras.Model``.
 
     Call arguments:
@@ -113,33 +117,32 @@ class UNetGenerator(keras.Model):
         dropout=0.5,
         dropout_layers=3,
         synchronized_batch_norm=False,
+        batch_norm="fused",
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_bool("synchronized_batch_norm", synchronized_batch_norm)
         self.synchronized_batch_norm = synchronized_batch_norm
-        check_int("image_size", image_size, 4)
+        self.batch_norm = check_batch_norm(batch_norm)
+        check_int("image_size", image_size, minimum=4)
         if image_size & (image_size - 1):
             raise ValueError(
                 f"`image_size` must be a power of 2. Received: image_size={image_size}"
             )
         max_levels = int(math.log2(image_size))
-        check_int("input_channels", input_channels)
-        check_int("output_channels", output_channels)
-        check_int("base_filters", base_filters)
+        check_int("input_channels", input_channels, minimum=1)
+        check_int("output_channels", output_channels, minimum=1)
+        check_int("base_filters", base_filters, minimum=1)
         if num_downsamplings is not None:
-            check_int("num_downsamplings", num_downsamplings, 2)
+            check_int("num_downsamplings", num_downsamplings, minimum=2)
             if num_downsamplings > max_levels:
                 raise ValueError(
                     f"`num_downsamplings` must be at most log2(image_size) = {max_levels} "
                     f"for image_size={image_size}. Received: num_downsamplings={num_downsamplings}"
                 )
         levels = max_levels if num_downsamplings is None else num_downsamplings
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not (
-            0.0 <= dropout < 1.0
-        ):
-            raise ValueError(f"`dropout` must be a number in [0, 1). Received: dropout={dropout!r}")
-        check_int("dropout_layers", dropout_layers, 0)
+        check_number("dropout", dropout, minimum=0.0, maximum=1.0, max_inclusive=False)
+        check_int("dropout_layers", dropout_layers, minimum=0)
         self.image_size = image_size
         self.input_channels = input_channels
         self.output_channels = output_channels
@@ -160,7 +163,7 @@ class UNetGenerator(keras.Model):
                 )
             )
             if 0 < i < levels - 1:  # neither the outermost nor the innermost level
-                encoder.append(batch_norm(self.synchronized_batch_norm))
+                encoder.append(batch_norm_layer(self.synchronized_batch_norm, self.batch_norm))
         decoder = []
         for step, level in enumerate(reversed(range(levels))):
             outermost = level == 0
@@ -179,7 +182,7 @@ class UNetGenerator(keras.Model):
                 )
             )
             if not outermost:
-                decoder.append(batch_norm(self.synchronized_batch_norm))
+                decoder.append(batch_norm_layer(self.synchronized_batch_norm, self.batch_norm))
                 if step < dropout_layers and self.dropout > 0:
                     decoder.append(layers.Dropout(self.dropout))
         decoder.append(layers.Activation("tanh", name="tanh"))
@@ -249,6 +252,7 @@ class UNetGenerator(keras.Model):
             "dropout": self.dropout,
             "dropout_layers": self.dropout_layers,
             "synchronized_batch_norm": self.synchronized_batch_norm,
+            "batch_norm": self.batch_norm,
         }
 
     @classmethod

@@ -1,0 +1,54 @@
+"""The command-line options that choose a strategy: ``--device``, ``--precision``,
+``--loss-scale`` and ``--devices`` (the ``ascendgan`` command and the examples use them).
+
+Example:
+
+>>> import argparse
+>>> parser = add_strategy_arguments(argparse.ArgumentParser())
+>>> strategy_from_arguments(parser.parse_args(["--device", "cpu"])).device
+'cpu'
+"""
+
+from __future__ import annotations
+
+from ascendgan.strategy import DEVICES, PRECISIONS, Strategy, get_strategy
+
+
+def add_strategy_arguments(parser):
+    """Adds ``--device``, ``--precision``, ``--loss-scale`` and ``--devices`` to an
+    ``argparse`` parser and returns it."""
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="where to train (default: auto)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
+                        help="Keras policy or Ascend precision_mode (default: float32)")
+    parser.add_argument("--loss-scale", default="auto",
+                        help="auto | dynamic | ascend | none | a number (default: auto)")
+    parser.add_argument("--devices", type=int, default=None,
+                        help="number of CPU / GPU replicas (default: 1 CPU, all GPUs)")
+    return parser
+
+
+def strategy_from_arguments(args) -> Strategy:
+    """The :class:`~ascendgan.strategy.Strategy` for arguments parsed with
+    :func:`add_strategy_arguments`.
+
+    Raises:
+        ValueError: for a ``--loss-scale`` that is not auto, dynamic, ascend, none or a
+            number.
+    """
+    spec = args.loss_scale
+    if spec == "none":
+        spec = None
+    elif spec not in ("auto", "dynamic", "ascend"):
+        try:
+            spec = float(spec)
+        except ValueError:
+            raise ValueError(
+                "--loss-scale must be auto, dynamic, ascend, none or a number. Received: "
+                f"{args.loss_scale!r}"
+            ) from None
+    return get_strategy(args.device, precision=args.precision, loss_scale=spec,
+                        devices=getattr(args, "devices", None))
+
+
+__all__ = ["add_strategy_arguments", "strategy_from_arguments"]
