@@ -14,6 +14,10 @@ _SUBMODULES = (
     "losses",
     "regularizers",
     "optimizers",
+    "schedules",
+    "latents",
+    "validation",
+    "files",
     "testing",
     "models",
     "training",
@@ -24,6 +28,7 @@ _SUBMODULES = (
     "export",
     "sampling",
     "inference",
+    "recipes",
 )
 
 

@@ -162,3 +162,13 @@ class AdamSettings:
 
     def get_config(self):
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_row(cls, row):
+        """The settings of a flat preset row (the GAN configs ascendgan 0.1 saved): its
+        ``generator_learning_rate`` / ``discriminator_learning_rate``, else ``learning_rate``,
+        and betas."""
+        rate = row.get("learning_rate", 2e-4)
+        return cls(generator_learning_rate=row.get("generator_learning_rate", rate),
+                   discriminator_learning_rate=row.get("discriminator_learning_rate", rate),
+                   beta_1=row.get("beta_1", 0.5), beta_2=row.get("beta_2", 0.999))

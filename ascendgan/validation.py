@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 
 def _fail(name, expectation, value):
     raise ValueError(f"`{name}` must be {expectation}. Received: {name}={value!r}")
@@ -106,4 +108,50 @@ def check_seed(name, value, allow_none=False):
     return int(value)
 
 
-__all__ = ["check_bool", "check_choice", "check_int", "check_number", "check_seed"]
+def check_class_ids(name, labels, n, num_classes):
+    """Class ids for ``n`` samples of a model with ``num_classes`` classes (``None``: an
+    unconditional model, which takes no ids).
+
+    ``labels`` is one integer id (used for every sample) or ``n`` of them; floats such as
+    1.7 are refused, not truncated.
+
+    Returns:
+        an int32 numpy array of ``n`` ids in ``[0, num_classes)``, or ``None`` for an
+        unconditional model.
+
+    Example:
+
+    >>> check_class_ids("labels", [0, 2], 2, num_classes=3)
+    array([0, 2], dtype=int32)
+    >>> check_class_ids("labels", [0, 3], 2, num_classes=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: `labels` must be class ids in [0, 3). Received values in [0, 3].
+    """
+    if num_classes is None:
+        if labels is not None:
+            raise ValueError(f"This GAN is unconditional; `{name}` must be None. Received: {name}={labels!r}")
+        return None
+    if labels is None:
+        raise ValueError(
+            f"This GAN is class-conditional (num_classes={num_classes}); `{name}` must give "
+            f"class ids. Received: {name}=None"
+        )
+    array = np.asarray(labels)
+    if array.ndim == 0:
+        array = np.full((n,), array)
+    array = array.reshape(-1)
+    if array.shape[0] != n or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
+        raise ValueError(
+            f"`{name}` must be one integer class id or {n} class ids. "
+            f"Received: {array.shape[0]} values of dtype {array.dtype}"
+        )
+    if array.size and (array.min() < 0 or array.max() >= num_classes):
+        raise ValueError(
+            f"`{name}` must be class ids in [0, {num_classes}). "
+            f"Received values in [{array.min()}, {array.max()}]."
+        )
+    return array.astype("int32")
+
+
+__all__ = ["check_bool", "check_choice", "check_class_ids", "check_int", "check_number", "check_seed"]

@@ -117,33 +117,17 @@ def resolve_preset(name, tiny=False, fresh_fakes=False):
     return family, family.preset(spec["preset"], overrides), overrides
 
 
-def _with_network_arguments(gan, image_shape, **arguments):
-    """A GAN of the same class and config whose two networks get ``arguments`` (their
-    ``get_config`` / ``from_config``: the public way to change a constructor argument)."""
-    config = gan.get_config()
-    for key in ("generator", "discriminator"):
-        config[key] = {**config[key], "config": {**config[key]["config"], **arguments}}
-    rebuilt = type(gan).from_config(config)
-    rebuilt.build_models(image_shape)
-    return rebuilt
-
-
 def build_gan(name, tiny=False, fresh_fakes=False, batch_norm="fused"):
     """The GAN of a subject, its resolved preset and the overrides applied.
 
     ``batch_norm`` is the networks' constructor argument (``"keras"``: Keras's unfused
-    ``BatchNormalization``); an ordinary preset override when the family's presets route it
-    to the networks, else set through the networks' configs.
+    ``BatchNormalization``), an ordinary preset override of the DCGAN and Pix2Pix presets.
     """
     family, preset, overrides = resolve_preset(name, tiny, fresh_fakes)
-    if batch_norm != "fused" and "batch_norm" in preset.keys():
-        overrides["batch_norm"] = batch_norm
+    if batch_norm != "fused":
+        overrides["batch_norm"] = batch_norm  # an unknown key for BigGAN: a clear error
         preset = family.preset(MODELS[name]["preset"], overrides)
-    gan = family.build(preset, seed=0)
-    if batch_norm != "fused" and "batch_norm" not in preset.keys():
-        shape = (preset.data.image_size, preset.data.image_size, preset.data.channels)
-        gan = _with_network_arguments(gan, shape, batch_norm=batch_norm)
-    return gan, preset, overrides
+    return family.build(preset, seed=0), preset, overrides
 
 
 def _gan_subject(name, tiny, fresh_fakes, batch_norm, rng):

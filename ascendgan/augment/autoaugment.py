@@ -23,13 +23,13 @@ import numpy as np
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.augment.cutout import (
-    _as_stateless_seed,
-    _check_layer_seed,
-    _image_batch,
-    _layer_generator,
-    _random_training_call,
+from ascendgan.augment.random_ops import (
+    apply_in_training,
+    as_stateless_seed,
+    image_batch,
+    layer_generator,
 )
+from ascendgan.validation import check_choice, check_int, check_number
 
 #: The operations of the AutoAugment policies, spelled as in the paper.
 OPERATIONS = (
@@ -163,22 +163,6 @@ POLICIES = {"cifar10": CIFAR10_POLICY, "svhn": SVHN_POLICY, "imagenet": IMAGENET
 # ----------------------------------------------------------------------------- validation
 
 
-def _check_operation(operation, name="operation"):
-    if operation not in OPERATIONS:
-        raise ValueError(f"`{name}` must be one of {list(OPERATIONS)}. Received: {name}={operation!r}")
-    return operation
-
-
-def _check_magnitude(magnitude, name="magnitude"):
-    if (isinstance(magnitude, bool) or not isinstance(magnitude, numbers.Real)
-            or not 0 <= magnitude <= MAGNITUDE_LEVELS - 1):
-        raise ValueError(
-            f"`{name}` must be a number in [0, {MAGNITUDE_LEVELS - 1}] (the paper's 10 levels). "
-            f"Received: {name}={magnitude!r}"
-        )
-    return magnitude
-
-
 def _check_policy(policy):
     """``(name_or_None, sub_policies)``: a named policy or a validated custom one."""
     if isinstance(policy, str):
@@ -200,7 +184,7 @@ def _check_policy(policy):
             if not isinstance(entry, (list, tuple)) or len(entry) != 3:
                 raise ValueError(expected + f"Received: {where}={entry!r}")
             operation, probability, magnitude = entry
-            _check_operation(operation, f"{where}[0]")
+            check_choice(f"{where}[0]", operation, OPERATIONS)
             if (isinstance(probability, bool) or not isinstance(probability, numbers.Real)
                     or not 0 <= probability <= 1):
                 raise ValueError(f"`{where}[1]` (probability) must be in [0, 1]. Received: {probability!r}")
@@ -222,12 +206,6 @@ def _check_value_range(value_range):
             f"pixel values, e.g. (-1, 1) or (0, 255). Received: value_range={value_range!r}"
         )
     return (float(value_range[0]), float(value_range[1]))
-
-
-def _check_fill_value(fill_value):
-    if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real) or not 0 <= fill_value <= 255:
-        raise ValueError(f"`fill_value` must be a number in [0, 255]. Received: fill_value={fill_value!r}")
-    return float(fill_value)
 
 
 # ----------------------------------------------------------------------------- magnitudes
@@ -273,8 +251,8 @@ def magnitude_to_value(operation, magnitude, image_size=None, sign=1):
         Cubuk et al., "AutoAugment: Learning Augmentation Strategies from Data",
         CVPR 2019 (arXiv:1805.09501), Table 1 and appendix.
     """
-    _check_operation(operation)
-    _check_magnitude(magnitude)
+    check_choice("operation", operation, OPERATIONS)
+    check_number("magnitude", magnitude, minimum=0, maximum=MAGNITUDE_LEVELS - 1)
     if sign not in (1, -1):
         raise ValueError(f"`sign` must be 1 or -1. Received: sign={sign!r}")
     strength = magnitude / (MAGNITUDE_LEVELS - 1)
@@ -490,7 +468,7 @@ def _as_values(value, batch, operation):
 
 
 def _check_images(images, name):
-    batch, single = _image_batch(images, name)
+    batch, single = image_batch(images, name)
     channels = batch.shape[-1]
     if channels not in (1, 3):
         raise ValueError(
@@ -554,8 +532,8 @@ def apply_operation(images, operation, value=None, fill_value=128.0):
     array([[  0, 100],
            [ 55,   0]], dtype=uint8)
     """
-    _check_operation(operation)
-    fill_value = _check_fill_value(fill_value)
+    check_choice("operation", operation, OPERATIONS)
+    fill_value = check_number("fill_value", fill_value, minimum=0, maximum=255)
     batch, single = _check_images(images, "images")
     dtype = batch.dtype
     x = tf.clip_by_value(tf.round(tf.cast(batch, tf.float32)), 0.0, 255.0)
@@ -710,10 +688,10 @@ def auto_augment(images, policy="cifar10", value_range=(-1, 1), fill_value=128.0
     """
     _, sub_policies = _check_policy(policy)
     low, high = _check_value_range(value_range)
-    fill_value = _check_fill_value(fill_value)
+    fill_value = check_number("fill_value", fill_value, minimum=0, maximum=255)
     batch, single = _check_images(images, "images")
     dtype = batch.dtype
-    seed = _as_stateless_seed(seed)
+    seed = as_stateless_seed(seed)
     x = (tf.cast(batch, tf.float32) - low) * (255.0 / (high - low))
     x = tf.clip_by_value(tf.round(x), 0.0, 255.0)
     x = _apply_policy(x, _PolicyTable(sub_policies), fill_value, seed)
@@ -782,16 +760,17 @@ class AutoAugment(compat.layers.Layer):
         name, sub_policies = _check_policy(policy)
         self.policy = _policy_config(name, sub_policies)
         self.value_range = _check_value_range(value_range)
-        self.fill_value = _check_fill_value(fill_value)
-        self.seed = _check_layer_seed(seed)
-        self._generator = _layer_generator(self.seed)
+        self.fill_value = check_number("fill_value", fill_value, minimum=0, maximum=255)
+        self.seed = check_int("seed", seed, allow_none=True)
+        self._generator = layer_generator(self.seed)
 
     def call(self, inputs, training=True):
-        return _random_training_call(
-            self, inputs, training,
+        return apply_in_training(
+            inputs, training,
             lambda images, seed: auto_augment(
                 images, self.policy, self.value_range, self.fill_value, seed=seed
             ),
+            self._generator, self.compute_dtype,
         )
 
     def compute_output_shape(self, input_shape):

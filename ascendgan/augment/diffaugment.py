@@ -16,18 +16,12 @@ three transformations of the paper, applied in the order the policy lists them:
 
 from __future__ import annotations
 
-import numbers
-
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.augment.cutout import (
-    _as_stateless_seed,
-    _check_layer_seed,
-    _layer_generator,
-    _random_training_call,
-    _square_mask,
-)
+from ascendgan.augment.masks import square_mask
+from ascendgan.augment.random_ops import apply_in_training, as_stateless_seed, layer_generator
+from ascendgan.validation import check_int, check_number
 
 #: The transformations ``diff_augment`` knows, in the paper's default order.
 DIFF_AUGMENT_OPERATIONS = ("color", "translation", "cutout")
@@ -77,12 +71,6 @@ def parse_policy(policy):
     ('color,cutout', 'translation,cutout')
     """
     return ",".join(_parse_policy(policy))
-
-
-def _check_ratio(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
-        raise ValueError(f"`{name}` must be a number in [0, 1]. Received: {name}={value!r}")
-    return float(value)
 
 
 def _round_fraction(size, ratio):
@@ -150,7 +138,7 @@ def _translation(x, shifts):
 
 def _cutout(x, centers, sizes):
     shape = tf.shape(x)
-    mask = _square_mask(shape[1], shape[2], centers[:, 0], centers[:, 1], sizes[0], sizes[1])
+    mask = square_mask(shape[1], shape[2], centers[:, 0], centers[:, 1], sizes[0], sizes[1])
     return x * (1.0 - tf.cast(mask, x.dtype))
 
 
@@ -230,12 +218,12 @@ def diff_augment(images, policy="color,translation,cutout", seed=None,
         NeurIPS 2020 (arXiv:2006.10738).
     """
     policy = _parse_policy(policy)
-    translation_ratio = _check_ratio(translation_ratio, "translation_ratio")
-    cutout_ratio = _check_ratio(cutout_ratio, "cutout_ratio")
+    translation_ratio = check_number("translation_ratio", translation_ratio, minimum=0, maximum=1)
+    cutout_ratio = check_number("cutout_ratio", cutout_ratio, minimum=0, maximum=1)
     images = _check_images(images)
     if not policy:
         return images
-    seed = _as_stateless_seed(seed)
+    seed = as_stateless_seed(seed)
     params = _sample_parameters(tf.shape(images), policy, seed, translation_ratio, cutout_ratio)
     out = _apply(tf.cast(images, tf.float32), params, policy)
     return tf.cast(out, images.dtype)
@@ -287,18 +275,19 @@ class DiffAugment(compat.layers.Layer):
                  cutout_ratio=0.5, seed=None, **kwargs):
         super().__init__(autocast=False, **kwargs)
         self.policy = parse_policy(policy)
-        self.translation_ratio = _check_ratio(translation_ratio, "translation_ratio")
-        self.cutout_ratio = _check_ratio(cutout_ratio, "cutout_ratio")
-        self.seed = _check_layer_seed(seed)
-        self._generator = _layer_generator(self.seed)
+        self.translation_ratio = check_number("translation_ratio", translation_ratio, minimum=0, maximum=1)
+        self.cutout_ratio = check_number("cutout_ratio", cutout_ratio, minimum=0, maximum=1)
+        self.seed = check_int("seed", seed, allow_none=True)
+        self._generator = layer_generator(self.seed)
 
     def call(self, inputs, training=True):
-        return _random_training_call(
-            self, inputs, training,
+        return apply_in_training(
+            inputs, training,
             lambda images, seed: diff_augment(
                 images, self.policy, seed=seed, translation_ratio=self.translation_ratio,
                 cutout_ratio=self.cutout_ratio,
             ),
+            self._generator, self.compute_dtype,
         )
 
     def compute_output_shape(self, input_shape):

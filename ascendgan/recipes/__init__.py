@@ -8,6 +8,15 @@ and the scripts in ``examples/`` both call these functions:
 >>> train_gan(GANRun("dcgan", data=DataSource("/data/mnist"), epochs=5))  # doctest: +SKIP
 """
 
+from ascendgan.recipes.classifier import (
+    ClassifierCheckpoint,
+    compile_classifier,
+    evaluate_run,
+    fit_classifier,
+    restore_classifier,
+    train_classifier,
+)
+from ascendgan.recipes.classifier_run import ClassifierRun, TrainingScalars
 from ascendgan.recipes.datasets import PAIR_LAYOUTS, DataSource, preset_dataset
 from ascendgan.recipes.run_dir import RunDirectory, read_run
 from ascendgan.recipes.runs import (
@@ -19,11 +28,20 @@ from ascendgan.recipes.runs import (
     replica_overrides,
     run_callbacks,
     run_preset,
+    run_record,
     train_gan,
 )
 
 __all__ = [
     "PAIR_LAYOUTS",
+    "ClassifierCheckpoint",
+    "ClassifierRun",
+    "TrainingScalars",
+    "compile_classifier",
+    "evaluate_run",
+    "fit_classifier",
+    "restore_classifier",
+    "train_classifier",
     "DataSource",
     "GANRun",
     "RunDirectory",
@@ -36,5 +54,6 @@ __all__ = [
     "replica_overrides",
     "run_callbacks",
     "run_preset",
+    "run_record",
     "train_gan",
 ]

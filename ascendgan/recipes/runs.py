@@ -235,12 +235,7 @@ def train_gan(run):
         plan = plan_training(run, preset, int(one_pass.cardinality()), k)
         dataset = preset_dataset(preset, source, plan.batch_size, seed=run.seed)
 
-        run_dir.write({
-            "family": run.family, "preset": run.preset, "overrides": overrides, "seed": run.seed,
-            "data": source.path, "pairs": source.pairs, "batch_size": plan.batch_size,
-            "steps": plan.steps, "precision": strategy.precision.name,
-            "diff_augment": run.diff_augment,
-        })
+        run_dir.write(run_record(run, source, plan, overrides, strategy))
         gan.compile()
         first = next(iter(dataset.take(1)))
         gan.build_models(tuple(first[0].shape[1:]))
@@ -307,5 +302,25 @@ def load_run(run_dir, checkpoint=None):
     return gan, path
 
 
+def run_record(run, source, plan, overrides, strategy):
+    """The ``run.json`` record of a run: what ``load_run``, ``ascendgan sample`` / ``evaluate``
+    / ``export`` rebuild the GAN and its data from.
+
+    Args:
+        run: the :class:`GANRun`.
+        source: the run's (localized) :class:`~ascendgan.recipes.DataSource`.
+        plan: the :class:`TrainingPlan`.
+        overrides: the overrides the networks were built with
+            (:meth:`GANRun.effective_overrides`).
+        strategy: the ``ascendgan.strategy.Strategy`` (its precision is recorded).
+    """
+    return {
+        "family": run.family, "preset": run.preset, "overrides": dict(overrides), "seed": run.seed,
+        "data": source.path, "pairs": source.pairs, "batch_size": plan.batch_size,
+        "steps": plan.steps, "precision": strategy.precision.name,
+        "diff_augment": run.diff_augment,
+    }
+
+
 __all__ = ["GANRun", "StopAtStep", "TrainingPlan", "load_run", "plan_training", "replica_overrides",
-           "run_callbacks", "run_preset", "train_gan"]
+           "run_callbacks", "run_preset", "run_record", "train_gan"]

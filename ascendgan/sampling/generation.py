@@ -16,7 +16,7 @@ import tensorflow as tf
 from ascendgan.latents import batch_seeds, latent_prior
 from ascendgan.sampling.images import image_grid
 from ascendgan.sampling.interpolation import INTERPOLATION_METHODS, lerp, slerp
-from ascendgan.validation import check_choice, check_int, check_seed
+from ascendgan.validation import check_choice, check_class_ids, check_int, check_seed
 
 # ----------------------------------------------------------------------------- latents
 
@@ -103,31 +103,7 @@ def prior_latents(n, latent_dim, seed, latent_distribution="normal", truncation=
 
 def _class_ids(gan, labels, n, name="labels"):
     """``labels`` (one id or ``n`` ids) as an int32 array, or ``None`` for an unconditional GAN."""
-    num_classes = getattr(gan, "num_classes", None)
-    if num_classes is None:
-        if labels is not None:
-            raise ValueError(f"This GAN is unconditional; `{name}` must be None. Received: {labels!r}")
-        return None
-    if labels is None:
-        raise ValueError(
-            f"This GAN is class-conditional (num_classes={num_classes}); `{name}` must give "
-            "class ids. Received: None."
-        )
-    array = np.asarray(labels)
-    if array.ndim == 0:
-        array = np.full((n,), array)
-    array = array.reshape(-1)
-    if array.shape[0] != n or not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(
-            f"`{name}` must be an integer class id or {n} of them. "
-            f"Received dtype {array.dtype}, {array.shape[0]} values."
-        )
-    if array.min() < 0 or array.max() >= num_classes:
-        raise ValueError(
-            f"`{name}` must be class ids in [0, {num_classes}). "
-            f"Received values in [{array.min()}, {array.max()}]."
-        )
-    return array.astype(np.int32)
+    return check_class_ids(name, labels, n, getattr(gan, "num_classes", None))
 
 
 def generate_from_latents(gan, latents, labels=None, use_ema=True, training=False, batch_size=64):

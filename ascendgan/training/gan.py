@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
 
-from ascendgan import compat, regularizers
+from ascendgan import compat
 from ascendgan import losses as losses_lib
-from ascendgan.latents import LATENT_DISTRIBUTIONS, batch_seeds, latent_prior
+from ascendgan.augment import diffaugment
+from ascendgan.latents import LATENT_DISTRIBUTIONS, latent_prior
 from ascendgan.optimizers import AdamSettings
-from ascendgan.strategy import loss_scale_logs, loss_scale_metrics, wrap_optimizer
+from ascendgan.strategy import loss_scale_metrics, wrap_optimizer
+from ascendgan.training import generation, steps
+from ascendgan.training.batches import batched_arrays, regroup, split_batch
+from ascendgan.validation import check_bool, check_choice, check_int, check_number
 
 keras = compat.keras
-
-def _split_batch(data):
-    """``images`` | ``(images,)`` | ``(images, condition)`` -> ``(images, condition)``."""
-    if isinstance(data, dict):
-        return data["images"], data.get("labels", data.get("condition"))
-    if isinstance(data, (tuple, list)):
-        if len(data) == 1:
-            return data[0], None
-        if len(data) == 2:
-            return data[0], data[1]
-        raise ValueError(
-            "GAN batches must be `images`, `(images,)` or `(images, labels)`. "
-            f"Received a tuple of {len(data)} elements."
-        )
-    return data, None
-
 
 @compat.register
 class GAN(keras.Model):
@@ -124,7 +111,7 @@ class GAN(keras.Model):
         preset = kwargs.pop("preset", None)  # configs saved before AdamSettings existed
         super().__init__(**kwargs)
         if preset:
-            default_loss, default_optimizers = _defaults_of_row(preset)
+            default_loss, default_optimizers = preset.get("loss", "hinge"), AdamSettings.from_row(preset)
         if isinstance(default_optimizers, dict):
             default_optimizers = AdamSettings(**default_optimizers)
         if default_optimizers is not None and not isinstance(default_optimizers, AdamSettings):
@@ -132,36 +119,21 @@ class GAN(keras.Model):
                 "`default_optimizers` must be an ascendgan.optimizers.AdamSettings or None. "
                 f"Received: default_optimizers={default_optimizers!r}"
             )
-        if not isinstance(reuse_fakes, bool):
-            raise TypeError(f"`reuse_fakes` must be True or False. Received: reuse_fakes={reuse_fakes!r}")
+        reuse_fakes = check_bool("reuse_fakes", reuse_fakes)
+        discriminator_steps = check_int("discriminator_steps", discriminator_steps, minimum=1)
         if reuse_fakes and discriminator_steps != 1:
             raise ValueError(
                 "`reuse_fakes=True` needs discriminator_steps=1 (each of several discriminator "
                 f"steps draws its own fakes). Received: discriminator_steps={discriminator_steps!r}"
             )
-        if latent_dim is not None and (not isinstance(latent_dim, int) or latent_dim < 1):
-            raise ValueError(f"`latent_dim` must be a positive integer or None. Received: latent_dim={latent_dim!r}")
-        if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
-            raise ValueError(f"`num_classes` must be a positive integer or None. Received: num_classes={num_classes!r}")
-        if not isinstance(discriminator_steps, int) or discriminator_steps < 1:
-            raise ValueError(
-                f"`discriminator_steps` must be an integer >= 1. Received: discriminator_steps={discriminator_steps!r}"
-            )
-        if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
-            raise ValueError(f"`ema_decay` must be in [0, 1) or None. Received: ema_decay={ema_decay!r}")
-        for name, value in (
-            ("generator_orthogonal", generator_orthogonal),
-            ("discriminator_orthogonal", discriminator_orthogonal),
-            ("gradient_penalty", gradient_penalty),
-            ("r1_penalty", r1_penalty),
-        ):
-            if value < 0:
-                raise ValueError(f"`{name}` must be >= 0. Received: {name}={value!r}")
-        if latent_distribution not in LATENT_DISTRIBUTIONS:
-            raise ValueError(
-                f"`latent_distribution` must be one of {LATENT_DISTRIBUTIONS}. "
-                f"Received: latent_distribution={latent_distribution!r}"
-            )
+        check_int("latent_dim", latent_dim, minimum=1, allow_none=True)
+        check_int("num_classes", num_classes, minimum=1, allow_none=True)
+        check_number("ema_decay", ema_decay, minimum=0, maximum=1, max_inclusive=False, allow_none=True)
+        for name, value in (("generator_orthogonal", generator_orthogonal), ("r1_penalty", r1_penalty),
+                            ("discriminator_orthogonal", discriminator_orthogonal),
+                            ("gradient_penalty", gradient_penalty)):
+            check_number(name, value, minimum=0)
+        check_choice("latent_distribution", latent_distribution, LATENT_DISTRIBUTIONS)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
@@ -320,7 +292,7 @@ class GAN(keras.Model):
 
     def unpack_batch(self, data):
         """Splits one data-set element into ``(real_images, condition)``."""
-        return _split_batch(data)
+        return split_batch(data)
 
     def sample_latents(self, batch_size, seed=None, truncation=None):
         """Draws ``(batch_size, latent_dim)`` latents from the latent prior.
@@ -357,8 +329,6 @@ class GAN(keras.Model):
     @diff_augment.setter
     def diff_augment(self, policy):
         if policy is not None:
-            from ascendgan.augment import diffaugment
-
             policy = diffaugment.parse_policy(policy)  # raises for unknown operations
         self._diff_augment = policy
 
@@ -371,10 +341,8 @@ class GAN(keras.Model):
         """
         if not self._diff_augment:
             return images
-        from ascendgan.augment import diff_augment
-
         seed = self.seed_generator.make_seeds(1)[:, 0]
-        return diff_augment(images, policy=self._diff_augment, seed=seed)
+        return diffaugment.diff_augment(images, policy=self._diff_augment, seed=seed)
 
     def compute_discriminator_loss(self, real_logits, fake_logits, real_images=None,
                                    fake_images=None, condition=None):
@@ -390,123 +358,6 @@ class GAN(keras.Model):
         return self.loss_pair.generator_loss(fake_logits)
 
     # ------------------------------------------------------------------ training
-
-    def _discriminator_step(self, real, condition, fakes=None):
-        batch_size = tf.shape(real)[0]
-        if fakes is None:
-            fakes = self.make_fakes(condition, batch_size, training=True)
-        fakes = tf.stop_gradient(fakes)
-        with tf.GradientTape() as tape:
-            real_in = self.augment(real)
-            fake_in = self.augment(tf.cast(fakes, real.dtype))
-            real_logits = self.discriminate(real_in, condition, training=True)
-            fake_logits = self.discriminate(fake_in, condition, training=True)
-            loss = tf.cast(
-                self.compute_discriminator_loss(real_logits, fake_logits, real, fakes, condition),
-                tf.float32,
-            )
-            total = loss
-            logs = {}
-            if self.gradient_penalty_weight:
-                alpha = self.seed_generator.uniform(
-                    tf.concat([tf.shape(real_in)[:1], tf.ones([tf.rank(real_in) - 1], tf.int32)], 0)
-                )
-                penalty = regularizers.gradient_penalty(
-                    lambda x: self.discriminate(x, condition, training=True),
-                    tf.cast(real_in, tf.float32), tf.cast(fake_in, tf.float32), alpha=alpha,
-                )
-                total += self.gradient_penalty_weight * penalty
-                logs["gradient_penalty"] = penalty
-            if self.r1_penalty_weight:
-                penalty = regularizers.r1_penalty(
-                    lambda x: self.discriminate(x, condition, training=True),
-                    tf.cast(real_in, tf.float32),
-                )
-                total += 0.5 * self.r1_penalty_weight * penalty
-                logs["r1_penalty"] = penalty
-            if self.discriminator_orthogonal:
-                total += regularizers.orthogonal_regularization(self.discriminator, self.discriminator_orthogonal)
-            if self.discriminator.losses:
-                total += tf.add_n([tf.cast(x, tf.float32) for x in self.discriminator.losses])
-            scaled = self.wrapped_discriminator_optimizer.scale_loss(total)
-        variables = self.discriminator.trainable_variables
-        grads = tape.gradient(scaled, variables)
-        self.wrapped_discriminator_optimizer.apply_gradients(grads, variables)
-        logs.update(loss_scale_logs("d", self.wrapped_discriminator_optimizer))
-        logs.update(
-            d_loss=total,
-            d_real=tf.reduce_mean(tf.cast(real_logits, tf.float32)),
-            d_fake=tf.reduce_mean(tf.cast(fake_logits, tf.float32)),
-        )
-        return logs
-
-    def _generator_step(self, real, condition):
-        batch_size = tf.shape(real)[0]
-        with tf.GradientTape() as tape:
-            fakes = self.make_fakes(condition, batch_size, training=True)
-            loss, extra = self._adversarial_generator_loss(fakes, real, condition)
-            total = loss + self._generator_regularization()
-            scaled = self.wrapped_generator_optimizer.scale_loss(total)
-        variables = self.generator.trainable_variables
-        return self._apply_generator_gradients(tape.gradient(scaled, variables), total, extra)
-
-    def _adversarial_generator_loss(self, fakes, real, condition):
-        """The discriminator's verdict on ``fakes`` through :meth:`compute_generator_loss`:
-        ``(float32 loss, extra metrics)``."""
-        fake_logits = self.discriminate(self.augment(tf.cast(fakes, real.dtype)), condition, training=True)
-        loss = self.compute_generator_loss(fake_logits, fakes, real, condition)
-        extra = {}
-        if isinstance(loss, (tuple, list)):
-            loss, extra = loss
-        return tf.cast(loss, tf.float32), extra
-
-    def _apply_generator_gradients(self, grads, total, extra):
-        self.wrapped_generator_optimizer.apply_gradients(grads, self.generator.trainable_variables)
-        return {"g_loss": total, **extra, **loss_scale_logs("g", self.wrapped_generator_optimizer)}
-
-    def _generator_regularization(self):
-        total = tf.zeros([], tf.float32)
-        if self.generator_orthogonal:
-            total += regularizers.orthogonal_regularization(self.generator, self.generator_orthogonal)
-        if self.generator.losses:
-            total += tf.add_n([tf.cast(x, tf.float32) for x in self.generator.losses])
-        return total
-
-    def _shared_pass_step(self, real, condition):
-        """One iteration with one generator pass (``reuse_fakes=True``): D step on the
-        fakes, then the G step through the same pass, by the chain rule in two parts:
-        ∂loss/∂fakes from a tape over the (updated) discriminator, then the generator's
-        tape differentiated with that as the output gradient."""
-        batch_size = tf.shape(real)[0]
-        with tf.GradientTape() as generator_tape:
-            fakes = self.make_fakes(condition, batch_size, training=True)
-            regularization = self._generator_regularization()
-            scaled_regularization = self.wrapped_generator_optimizer.scale_loss(regularization)
-        logs = self._discriminator_step(real, condition, fakes=fakes)
-        with tf.GradientTape() as tape:
-            tape.watch(fakes)
-            adversarial, extra = self._adversarial_generator_loss(fakes, real, condition)
-            scaled = self.wrapped_generator_optimizer.scale_loss(adversarial)
-        upstream = tape.gradient(scaled, fakes)
-        grads = generator_tape.gradient(
-            [fakes, scaled_regularization], self.generator.trainable_variables,
-            output_gradients=[upstream, tf.ones_like(scaled_regularization)],
-        )
-        logs.update(self._apply_generator_gradients(grads, adversarial + regularization, extra))
-        return logs
-
-    def _update_ema(self):
-        if self.ema_generator is None:
-            return
-        step = tf.cast(self.generator_optimizer.iterations, tf.float32)
-        decay = tf.where(step <= float(self.ema_start), 0.0, float(self.ema_decay))
-        for average, weight in zip(self.ema_generator.trainable_variables, self.generator.trainable_variables):
-            average.assign(decay * average + (1.0 - decay) * tf.cast(weight, average.dtype))
-        # Batch-norm statistics and spectral-norm vectors follow the raw generator; use
-        # recompute_generator_statistics() for BigGAN's "standing statistics".
-        for average, weight in zip(self.ema_generator.non_trainable_variables,
-                                   self.generator.non_trainable_variables):
-            average.assign(weight)
 
     def train_step(self, data):
         # Every state change below (optimizer counters, the latent generator, EMA, metrics)
@@ -532,12 +383,12 @@ class GAN(keras.Model):
             reals, conditions = [real], [condition]
         logs = {}
         if self.reuse_fakes:
-            logs = self._shared_pass_step(real, condition)
+            logs = steps.shared_pass_step(self, real, condition)
         else:
             for chunk, cond in zip(reals, conditions):
-                logs = self._discriminator_step(chunk, cond)
-            logs.update(self._generator_step(reals[-1], conditions[-1]))
-        self._update_ema()
+                logs = steps.discriminator_step(self, chunk, cond)
+            logs.update(steps.generator_step(self, reals[-1], conditions[-1]))
+        steps.update_ema(self)
         for name, value in logs.items():
             self._trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self._trackers.items()}
@@ -553,56 +404,15 @@ class GAN(keras.Model):
         if self.loss_pair is None:
             raise RuntimeError("Call `compile()` before `fit()`.")
         if not isinstance(x, tf.data.Dataset):
-            if x is None:
-                raise ValueError("`x` must be a tf.data.Dataset or an array of images. Received: x=None")
-            elements = (x,) if y is None else (x, y)
-            x = tf.data.Dataset.from_tensor_slices(elements)
-            if kwargs.get("shuffle", True):  # Keras shuffles arrays every epoch; so do we
-                x = x.shuffle(len(elements[0]), reshuffle_each_iteration=True)
-            x = x.batch(batch_size or 32)
-            y = None
+            x = batched_arrays(x, y, batch_size, shuffle=kwargs.get("shuffle", True))
         kwargs["shuffle"] = False  # a data set is already in its order; avoid Keras's warning
-        x = self._regroup(x, batch_size)
+        x = regroup(x, self.discriminator_steps, batch_size)
         image_shape = tuple(x.element_spec[0].shape[1:]) if isinstance(x.element_spec, tuple) else tuple(
             x.element_spec.shape[1:])
         self.build_models(image_shape)
         return super().fit(x, **kwargs)
 
-    def _regroup(self, dataset, batch_size):
-        k = self.discriminator_steps
-        if k == 1:
-            return dataset
-        spec = dataset.element_spec
-        first = spec[0] if isinstance(spec, tuple) else spec
-        size = first.shape[0] if first.shape.rank else None
-        if size is None:
-            size = batch_size
-        if size is None:
-            sample = next(iter(dataset.take(1)))
-            size = int((sample[0] if isinstance(sample, tuple) else sample).shape[0])
-        regrouped = dataset.unbatch().batch(size * k, drop_remainder=True)
-        cardinality = int(dataset.cardinality())
-        if first.shape.rank and first.shape[0] is not None and cardinality >= 0:
-            # every batch is full, so the number of iterations is known
-            regrouped = regrouped.apply(tf.data.experimental.assert_cardinality(cardinality // k))
-        return regrouped
-
     # ------------------------------------------------------------------ sampling
-
-    def _check_labels(self, labels, n):
-        if self.num_classes is None:
-            if labels is not None:
-                raise ValueError("This GAN is unconditional; `labels` must be None. Received labels.")
-            return None
-        labels = np.asarray(labels).astype("int64").reshape(-1)
-        if labels.shape[0] != n:
-            raise ValueError(f"`labels` must hold {n} class ids. Received {labels.shape[0]}.")
-        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
-            raise ValueError(
-                f"`labels` must be class ids in [0, {self.num_classes}). Received values in "
-                f"[{labels.min()}, {labels.max()}]."
-            )
-        return tf.constant(labels.astype("int32"))
 
     def generate(self, n, labels=None, truncation=None, seed=None, batch_size=64, use_ema=True,
                  training=False):
@@ -617,26 +427,8 @@ class GAN(keras.Model):
             use_ema: use the averaged generator when there is one.
             training: run batch norm / dropout in training mode.
         """
-        if not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
-        self.build_models()
-        rng = np.random.default_rng(seed)
-        if self.num_classes is not None and labels is None:
-            labels = rng.integers(0, self.num_classes, size=n)
-        labels = self._check_labels(labels, n)
-        model = self.sampling_generator(use_ema)
-        if seed is not None:
-            chunks = batch_seeds(seed, n, batch_size)
-        else:
-            chunks = [(start, min(batch_size, n - start), None) for start in range(0, n, batch_size)]
-        images = []
-        for start, count, stateless in chunks:
-            z = self.sample_latents(count, seed=stateless, truncation=truncation)
-            inputs = z
-            if labels is not None:
-                inputs = [z, labels[start:start + count]]
-            images.append(np.asarray(tf.cast(model(inputs, training=training), tf.float32)))
-        return np.concatenate(images, axis=0)
+        return generation.generate(self, n, labels=labels, truncation=truncation, seed=seed,
+                                   batch_size=batch_size, use_ema=use_ema, training=training)
 
     def sampling_generator(self, use_ema=True):
         """The generator that samples: the moving average when ``use_ema`` and the GAN keeps
@@ -653,21 +445,7 @@ class GAN(keras.Model):
         Useful for the averaged generator, whose weights never produced the statistics it
         copied from the raw generator.
         """
-        model = self.sampling_generator(use_ema)
-        norms = [layer for layer in _all_layers(model) if hasattr(layer, "moving_mean") and hasattr(layer, "momentum")]
-        saved = [layer.momentum for layer in norms]
-        try:
-            for i in range(num_batches):
-                for layer in norms:
-                    layer.momentum = i / (i + 1.0)
-                z = self.sample_latents(batch_size)
-                inputs = z
-                if self.num_classes:
-                    inputs = [z, tf.random.uniform((batch_size,), 0, self.num_classes, tf.int32)]
-                model(inputs, training=True)
-        finally:
-            for layer, momentum in zip(norms, saved):
-                layer.momentum = momentum
+        generation.recompute_generator_statistics(self, num_batches, batch_size, use_ema)
 
     # ------------------------------------------------------------------ state
 
@@ -720,31 +498,3 @@ class GAN(keras.Model):
         config["generator"] = compat.deserialize(config["generator"])
         config["discriminator"] = compat.deserialize(config["discriminator"])
         return cls(**config)
-
-
-def _all_layers(model):
-    seen, stack, out = set(), [model], []
-    while stack:
-        layer = stack.pop()
-        if id(layer) in seen:
-            continue
-        seen.add(id(layer))
-        out.append(layer)
-        stack.extend(getattr(layer, "layers", []) or [])
-        for value in vars(layer).values():
-            if isinstance(value, keras.layers.Layer):
-                stack.append(value)
-            elif isinstance(value, (list, tuple)):
-                stack.extend(v for v in value if isinstance(v, keras.layers.Layer))
-    return out
-
-
-def _defaults_of_row(row):
-    """``(loss, AdamSettings)`` of a flat preset row (GAN configs saved by version 0.1)."""
-    rate = row.get("learning_rate", 2e-4)
-    settings = AdamSettings(
-        generator_learning_rate=row.get("generator_learning_rate", rate),
-        discriminator_learning_rate=row.get("discriminator_learning_rate", rate),
-        beta_1=row.get("beta_1", 0.5), beta_2=row.get("beta_2", 0.999),
-    )
-    return row.get("loss", "hinge"), settings

@@ -11,6 +11,9 @@ import pytest
 import tensorflow as tf
 
 from ascendgan.models.classifiers import WideResNet
+from ascendgan.recipes.classifier import train_classifier
+from ascendgan.recipes.classifier_run import build_classifier, synthetic_cifar
+from ascendgan.recipes.classifier_run import make_augmentation as recipe_augmentation
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "autoaugment_cifar.py"
 
@@ -47,11 +50,17 @@ def numpy_top_k(labels, logits, k):
 
 def test_defaults_are_the_documented_configuration(example):
     args = example.parse_args([])
-    assert args.model == "wrn_28_10" and args.epochs == 150 and args.batch_size == 128
-    assert args.learning_rate == 0.06 and args.momentum == 0.9 and not args.nesterov
-    assert args.weight_decay == 1e-4 and args.label_smoothing == 0.1
-    assert args.policy == "cifar10" and args.cutout == 16 and args.crop_padding == 4 and not args.no_flip
-    assert args.normalize == "cifar10" and not args.evaluate
+    config = args.run.config()
+    network, optimizer, data, schedule = config.network, config.optimizer, config.data, config.schedule
+    assert network.model == "wrn_28_10" and schedule.epochs == 150 and schedule.batch_size == 128
+    assert optimizer.learning_rate == 0.06 and optimizer.momentum == 0.9 and not optimizer.nesterov
+    assert optimizer.weight_decay == 1e-4 and optimizer.label_smoothing == 0.1
+    assert data.policy == "cifar10" and data.cutout == 16 and data.crop_padding == 4 and data.flip
+    assert network.normalize == "cifar10" and not args.evaluate and args.run.precision == "float32"
+    # flags become overrides of the preset's sections
+    changed = example.parse_args(["--epochs", "3", "--no-flip", "--nesterov", "--policy", "svhn"]).run.config()
+    assert (changed.schedule.epochs, changed.data.flip, changed.optimizer.nesterov, changed.data.policy) \
+        == (3, False, True, "svhn")
 
 
 def test_help_lists_the_options(example, capsys):
@@ -96,44 +105,57 @@ def test_smoke_without_data_uses_synthetic_images(example, tmp_path):
     run = example.main(["--smoke", "--out", str(tmp_path), "--verbose", "0", "--precision", "mixed_bfloat16"])
     assert run["results"]["num_images"] == 16 and run["results"]["step"] == 2
     assert isinstance(run["model"], WideResNet)
-    images, labels = example.synthetic_cifar(20, seed=3)
+    images, labels = synthetic_cifar(20, seed=3)
     assert images.dtype == np.uint8 and images.shape == (20, 32, 32, 3) and labels.max() < 10
 
 
+def test_the_example_and_the_application_layer_agree(example, tmp_path):
+    """The example's steps and ``train_classifier(run)`` train the same network the same way."""
+    argv = ["--smoke", "--policy", "none", "--cutout", "0", "--crop-padding", "0", "--no-flip", "--verbose", "0"]
+    ours = example.main(argv + ["--out", str(tmp_path / "example")])
+    theirs = train_classifier(example.parse_args(argv + ["--out", str(tmp_path / "recipe")]).run)
+    for a, b in zip(ours["model"].get_weights(), theirs["model"].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert ours["results"]["top1"] == theirs["results"]["top1"]
+
+
 def test_models_beyond_the_presets(example):
-    model = example.build_model(example.parse_args(["--model", "wrn_16_2", "--normalize", "none"]))
+    model = build_classifier(example.parse_args(["--model", "wrn_16_2", "--normalize", "none"]).run.config())
     assert (model.depth, model.width, model.input_mean) == (16, 2, None)
     # WRN-16-2: stem 432; group widths 32, 64, 128 with two blocks each; BN 128 + dense 1290
     expected = 432 + (32 + 4608 + 64 + 9216 + 512 + 2 * (64 + 9216)) \
         + (64 + 18432 + 128 + 36864 + 2048 + 2 * (128 + 36864)) \
         + (128 + 73728 + 256 + 147456 + 8192 + 2 * (256 + 147456)) + 256 + 1290
     assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == expected
-    preset = example.build_model(example.parse_args(["--model", "wrn_40_2"]))
+    preset = build_classifier(example.parse_args(["--model", "wrn_40_2"]).run.config())
     assert preset.name == "wrn_40_2" and preset.input_std is not None
 
 
 def test_augmentation_pipeline(example, rng):
+    def make_augmentation(*flags):
+        return recipe_augmentation(example.parse_args(list(flags)).run.config().data)
+
     images = rng.uniform(-1, 1, (8, 32, 32, 3)).astype("float32")
-    identity = example.make_augmentation(policy="none", cutout=0, crop_padding=0, flip=False)
+    identity = make_augmentation("--policy", "none", "--cutout", "0", "--crop-padding", "0", "--no-flip")
     np.testing.assert_array_equal(identity(images).numpy(), images)
-    only_cutout = example.make_augmentation(policy="none", cutout=8, crop_padding=0, flip=False)(images).numpy()
+    only_cutout = make_augmentation("--policy", "none", "--cutout", "8", "--crop-padding", "0", "--no-flip")(images).numpy()
     changed = only_cutout != images
     assert np.all(only_cutout[changed] == 0.0)  # Cutout fills with 0 (mid-grey in [-1, 1])
     per_image = changed.reshape(8, -1).sum(axis=1) / 3
     assert per_image.max() <= 64 and per_image.min() > 0
-    full = example.make_augmentation()(images).numpy()
+    full = make_augmentation()(images).numpy()
     assert full.shape == images.shape and full.min() >= -1.0 and full.max() <= 1.0
     assert not np.allclose(full, images)
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--batch-size", "0"], "--batch-size must be a positive integer, got 0"),
-    (["--cutout", "-1"], "--cutout must be >= 0, got -1"),
+    (["--batch-size", "0"], "`batch_size` must be an integer >= 1. Received: batch_size=0"),
+    (["--cutout", "-1"], "`cutout` must be an integer >= 0. Received: cutout=-1"),
     (["--policy", "mnist"], "argument --policy: invalid choice: 'mnist'"),
-    (["--model", "resnet50"], "--model: expected a name wrn_<depth>_<width> such as wrn_28_10, got 'resnet50'"),
-    (["--model", "wrn_12_2"], "--model: 'wrn_12_2': the depth must be 6n + 4"),
-    (["--label-smoothing", "2"], "--label-smoothing must be in [0, 1], got 2.0"),
-    (["--epochs", "3", "--warmup-epochs", "3"], "--warmup-epochs (3) must be smaller than --epochs (3)"),
+    (["--model", "resnet50"], "expected a name wrn_<depth>_<width> such as wrn_28_10, got 'resnet50'"),
+    (["--model", "wrn_12_2"], "'wrn_12_2': the depth must be 6n + 4"),
+    (["--label-smoothing", "2"], "`label_smoothing` must be a number >= 0.0 and <= 1.0. Received: label_smoothing=2.0"),
+    (["--epochs", "3", "--warmup-epochs", "3"], "`warmup_epochs` must be smaller than `epochs` (3)"),
     (["--checkpoint", "x"], "--checkpoint is only used with --evaluate"),
 ])
 def test_bad_arguments_exit_with_a_clear_message(example, capsys, argv, message):

@@ -267,7 +267,7 @@ def test_presets_and_factory_errors_list_valid_names():
         wide_resnet("wrn_28_10", widen=4)
     with pytest.raises(ValueError, match=r"`input_shape` must be \(height, width, channels\)"):
         wide_resnet("wrn_10_1", input_shape=(32, 32))
-    assert classifier_presets.AUTOAUGMENT_CIFAR10["model"] == "wrn_28_10"
+    assert classifier_presets.AUTOAUGMENT_CIFAR10.network.model == "wrn_28_10"
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -275,7 +275,7 @@ def test_presets_and_factory_errors_list_valid_names():
     ({"depth": 4}, r"`depth` must be an integer >= 10.*depth=4"),
     ({"width": 0}, r"`width` must be an integer >= 1.*width=0"),
     ({"num_classes": 2.0}, r"`num_classes` must be an integer.*2\.0"),
-    ({"dropout_rate": 1.0}, r"`dropout_rate` must be a float in \[0, 1\).*1\.0"),
+    ({"dropout_rate": 1.0}, r"`dropout_rate` must be a number >= 0 and < 1.*1\.0"),
     ({"input_mean": (0.0, 0.0, 0.0)}, r"`input_mean` and `input_std` must be given together"),
     ({"input_mean": (0.0,), "input_std": (1.0, 1.0)}, r"the same length"),
     ({"input_mean": (0.0,), "input_std": (0.0,)}, r"`input_std` values must be > 0"),

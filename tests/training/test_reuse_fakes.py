@@ -123,5 +123,5 @@ def test_presets_and_errors():
     assert restored.reuse_fakes is True
     with pytest.raises(ValueError, match="`reuse_fakes=True` needs discriminator_steps=1"):
         GAN(mlp(3, 2, 1), mlp(2, 1, 5), latent_dim=3, reuse_fakes=True, discriminator_steps=2)
-    with pytest.raises(TypeError, match="`reuse_fakes` must be True or False. Received: reuse_fakes=1"):
+    with pytest.raises(ValueError, match="`reuse_fakes` must be True or False. Received: reuse_fakes=1"):
         GAN(mlp(3, 2, 1), mlp(2, 1, 5), latent_dim=3, reuse_fakes=1)

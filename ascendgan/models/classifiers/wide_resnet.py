@@ -5,8 +5,10 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.layers._batch_norm import FusedBatchNormalization, build_sublayer
+from ascendgan.layers.batch_normalization import FusedBatchNormalization
+from ascendgan.layers.sublayers import build_sublayer
 from ascendgan.models.classifiers import classifier_presets
+from ascendgan.validation import check_int, check_number
 
 keras = compat.keras
 layers = compat.layers
@@ -15,16 +17,6 @@ layers = compat.layers
 #: 0.1, the AutoAugment code's decay 0.9) and epsilon 1e-5.
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
-
-
-def _check_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
-
-
-def _check_rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ValueError(f"`{name}` must be a float in [0, 1). Received: {name}={value!r}")
 
 
 def _conv_initializer():
@@ -99,10 +91,10 @@ class WideResidualBlock(layers.Layer):
 
     def __init__(self, filters, strides=1, dropout_rate=0.0, **kwargs):
         super().__init__(**kwargs)
-        _check_int("filters", filters)
+        filters = check_int("filters", filters, minimum=1)
         if isinstance(strides, bool) or strides not in (1, 2):
             raise ValueError(f"`strides` must be 1 or 2. Received: strides={strides!r}")
-        _check_rate("dropout_rate", dropout_rate)
+        check_number("dropout_rate", dropout_rate, minimum=0, maximum=1, max_inclusive=False)
         self.filters = filters
         self.strides = strides
         self.dropout_rate = float(dropout_rate)
@@ -180,7 +172,7 @@ class WideResNet(keras.Model):
     momentum 0.9 and epsilon 1e-5 (a fused kernel; statistics in float32). Under mixed
     precision the pooling and the dense head compute in float32.
 
-    Weight decay is not part of the model: :func:`ascendgan.training.classifier.train_classifier`
+    Weight decay is not part of the model: :func:`ascendgan.recipes.classifier.compile_classifier`
     adds it to the loss.
 
     Args:
@@ -225,15 +217,15 @@ class WideResNet(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_int("depth", depth, 10)
+        depth = check_int("depth", depth, minimum=10)
         if (depth - 4) % 6:
             raise ValueError(
                 "`depth` must be 6n + 4 (10, 16, 22, 28, 34, 40, ...): 4 plus 3 groups of n "
                 f"two-convolution blocks. Received: depth={depth!r}"
             )
-        _check_int("width", width)
-        _check_int("num_classes", num_classes)
-        _check_rate("dropout_rate", dropout_rate)
+        width = check_int("width", width, minimum=1)
+        num_classes = check_int("num_classes", num_classes, minimum=1)
+        check_number("dropout_rate", dropout_rate, minimum=0, maximum=1, max_inclusive=False)
         mean = _check_statistics("input_mean", input_mean)
         std = _check_statistics("input_std", input_std)
         if (mean is None) != (std is None):
@@ -346,6 +338,7 @@ def wide_resnet(preset="wrn_28_10", *, input_shape=(None, None, 3), **overrides)
         preset: preset name: ``wrn_28_10`` (the AutoAugment paper's CIFAR model, default),
             ``wrn_40_2``, ``wrn_28_2``, ``wrn_16_4`` or ``wrn_10_1`` (tiny); see
             :data:`~ascendgan.models.classifiers.classifier_presets.WIDE_RESNET_PRESETS`.
+            Any other valid ``wrn_<depth>_<width>`` (depth ``6n + 4``) builds that network.
         input_shape: ``(height, width, channels)`` the model is built for (height and
             width may be None: the network is fully convolutional up to the pooling).
         **overrides: preset keys to change (``num_classes=100``, ``dropout_rate=0.3``,

@@ -34,10 +34,10 @@ LATENT_DISTRIBUTIONS = ("uniform_signed", "uniform_unsigned", "normal01")
 
 #: Keys of the network section that are DCGANGenerator constructor arguments.
 GENERATOR_KEYS = ("image_size", "channels", "base_filters", "latent_dim", "num_classes", "kernel_size",
-                  "synchronized_batch_norm")
+                  "synchronized_batch_norm", "batch_norm")
 #: Keys of the network section that are DCGANDiscriminator constructor arguments.
 DISCRIMINATOR_KEYS = ("image_size", "channels", "base_filters", "num_classes", "kernel_size",
-                      "synchronized_batch_norm")
+                      "synchronized_batch_norm", "batch_norm")
 
 
 def _preset(name, dataset, kind, image_size, channels, crop_size=None):
@@ -52,6 +52,8 @@ def _preset(name, dataset, kind, image_size, channels, crop_size=None):
         # Batch statistics over all replicas under tf.distribute (the runs turn it on when
         # training on more than one device unless it is set explicitly).
         "synchronized_batch_norm": False,
+        # "fused" (FusedBatchNorm kernels) or "keras" (Keras's own BatchNormalization).
+        "batch_norm": "fused",
     }
     gan = {
         "latent_dim": 100,

@@ -41,6 +41,7 @@ GENERATOR_KEYS = {
     "dropout": "dropout",
     "dropout_layers": "dropout_layers",
     "synchronized_batch_norm": "synchronized_batch_norm",
+    "batch_norm": "batch_norm",
 }
 #: Network-section keys -> PatchGANDiscriminator constructor arguments.
 DISCRIMINATOR_KEYS = {
@@ -49,6 +50,7 @@ DISCRIMINATOR_KEYS = {
     "input_channels": "input_channels",
     "output_channels": "target_channels",
     "synchronized_batch_norm": "synchronized_batch_norm",
+    "batch_norm": "batch_norm",
 }
 
 
@@ -67,6 +69,8 @@ def _preset(name, dataset, direction, batch_size, epochs, image_size=256, num_do
         # Batch statistics over all replicas under tf.distribute (the runs turn it on when
         # training on more than one device unless it is set explicitly).
         "synchronized_batch_norm": False,
+        # "fused" (FusedBatchNorm kernels) or "keras" (Keras's own BatchNormalization).
+        "batch_norm": "fused",
     }
     gan = {
         "l1_weight": 100.0,
