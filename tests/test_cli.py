@@ -70,8 +70,8 @@ def test_sample_reproduces_the_training_grid_exactly(smoke_run, tmp_path):
     from PIL import Image
 
     from ascendgan import sampling
-    from ascendgan.training.callbacks import SampleGrid
     from ascendgan.recipes import load_run
+    from ascendgan.training.callbacks import SampleGrid
 
     output = tmp_path / "grid.png"
     assert cli.main(["sample", str(smoke_run), "--output", str(output)]) == 0

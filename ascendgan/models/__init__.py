@@ -19,7 +19,7 @@ that builds its GAN.
 
 from __future__ import annotations
 
-from ascendgan.models.biggan import BigGANDiscriminator, BigGANGenerator, biggan_presets
+from ascendgan.models.biggan import BigGANDiscriminator, BigGANGenerator
 from ascendgan.models.biggan.factory import FAMILY as _BIGGAN
 from ascendgan.models.biggan.factory import biggan
 from ascendgan.models.classifiers import (
@@ -27,10 +27,10 @@ from ascendgan.models.classifiers import (
     WideResNet,
     wide_resnet,
 )
-from ascendgan.models.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_presets
+from ascendgan.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ascendgan.models.dcgan.factory import FAMILY as _DCGAN
 from ascendgan.models.dcgan.factory import dcgan
-from ascendgan.models.pix2pix import PatchGANDiscriminator, Pix2Pix, UNetGenerator, pix2pix_presets
+from ascendgan.models.pix2pix import PatchGANDiscriminator, Pix2Pix, UNetGenerator
 from ascendgan.models.pix2pix.factory import FAMILY as _PIX2PIX
 from ascendgan.models.pix2pix.factory import pix2pix
 from ascendgan.models.presets import DataSpec, Preset, Schedule

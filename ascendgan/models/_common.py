@@ -15,6 +15,40 @@ layers = compat.layers
 BATCH_NORM_IMPLEMENTATIONS = ("fused", "keras")
 
 
+def conditional_inputs(inputs, num_classes, owner, first_name):
+    """``(x, labels)`` from ``x`` or ``[x, labels]``, checked against ``num_classes``.
+
+    The one label check of the conditional networks: ``labels`` (shape ``(batch,)`` or
+    ``(batch, 1)``) come back as int32 ``(batch,)`` ids that must lie in
+    ``[0, num_classes)`` -- an error in eager mode, an assertion in a graph.
+    """
+    if isinstance(inputs, (list, tuple)):
+        if len(inputs) != 2:
+            raise ValueError(
+                f"{owner} takes `{first_name}` or [{first_name}, labels]. "
+                f"Received a list of {len(inputs)} inputs."
+            )
+        if num_classes is None:
+            raise ValueError(
+                f"{owner} was created with num_classes=None (unconditional), so it takes "
+                f"`{first_name}` alone. Received: [{first_name}, labels]."
+            )
+        labels = tf.reshape(tf.cast(inputs[1], tf.int32), [-1])
+        checks = [
+            tf.debugging.assert_non_negative(labels, message=f"{owner}: `labels` must be >= 0"),
+            tf.debugging.assert_less(
+                labels, num_classes, message=f"{owner}: `labels` must be < num_classes={num_classes}"),
+        ]
+        with tf.control_dependencies(checks):
+            return inputs[0], tf.identity(labels)
+    if num_classes is not None:
+        raise ValueError(
+            f"{owner} was created with num_classes={num_classes}, so it takes "
+            f"[{first_name}, labels]. Received: a single tensor."
+        )
+    return inputs, None
+
+
 def check_batch_norm(value):
     """Validates a network's ``batch_norm`` argument (one of :data:`BATCH_NORM_IMPLEMENTATIONS`)."""
     return check_choice("batch_norm", value, BATCH_NORM_IMPLEMENTATIONS)

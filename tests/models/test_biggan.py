@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 import ascendgan
-from ascendgan.models import BigGANDiscriminator, BigGANGenerator
-from ascendgan.models import get_family
+from ascendgan.models import BigGANDiscriminator, BigGANGenerator, get_family
 from ascendgan.models.biggan import biggan_presets
 
 

@@ -9,8 +9,9 @@ from ascendgan.layers.res_block_down import ResBlockDown
 from ascendgan.layers.self_attention import SelfAttention
 from ascendgan.layers.sn_dense import SNDense
 from ascendgan.layers.sn_embedding import SNEmbedding
-from ascendgan.models.biggan.biggan_generator import check_labels, check_positive_int, split_inputs
+from ascendgan.models._common import conditional_inputs
 from ascendgan.models.biggan.biggan_presets import architecture
+from ascendgan.validation import check_int
 
 keras = compat.keras
 
@@ -67,9 +68,9 @@ class BigGANDiscriminator(keras.Model):
                 "`discriminator_downsample` needs one entry per block of `discriminator_multipliers`. "
                 f"Received: {len(downsample)} and {len(multipliers)} entries"
             )
-        check_positive_int("base_channels", base_channels)
-        check_positive_int("channels", channels)
-        check_positive_int("num_classes", num_classes, allow_none=True)
+        check_int("base_channels", base_channels, minimum=1)
+        check_int("channels", channels, minimum=1)
+        check_int("num_classes", num_classes, minimum=1, allow_none=True)
         self.image_size = image_size
         self.base_channels = base_channels
         self.num_classes = num_classes
@@ -118,7 +119,7 @@ class BigGANDiscriminator(keras.Model):
         self.build()
 
     def call(self, inputs, training=None):
-        x, labels = split_inputs(inputs, self.num_classes, "BigGANDiscriminator", "images")
+        x, labels = conditional_inputs(inputs, self.num_classes, "BigGANDiscriminator", "images")
         x = tf.cast(x, self.compute_dtype)
         for index, block in enumerate(self.blocks):
             x = block(x, training=training)
@@ -127,8 +128,7 @@ class BigGANDiscriminator(keras.Model):
         features = tf.reduce_sum(tf.nn.relu(x), axis=[1, 2])
         logits = tf.cast(self.linear(features, training=training), tf.float32)
         if labels is not None:
-            with tf.control_dependencies(check_labels(labels, self.num_classes, "BigGANDiscriminator")):
-                embedded = self.embedding(tf.identity(labels), training=training)
+            embedded = self.embedding(labels, training=training)
             projection = tf.reduce_sum(
                 tf.cast(embedded, tf.float32) * tf.cast(features, tf.float32), axis=-1, keepdims=True
             )

@@ -10,44 +10,13 @@ from ascendgan.layers.res_block_up import ResBlockUp
 from ascendgan.layers.self_attention import SelfAttention
 from ascendgan.layers.sn_conv2d import SNConv2D
 from ascendgan.layers.sn_dense import SNDense
+from ascendgan.models._common import conditional_inputs
 from ascendgan.models.biggan.biggan_presets import architecture
+from ascendgan.validation import check_int
 
 keras = compat.keras
 
 _BOTTOM = 4  # side of the first feature map
-
-
-def check_positive_int(name, value, allow_none=False):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-
-
-def split_inputs(inputs, num_classes, owner, first):
-    """``x`` or ``[x, labels]`` -> ``(x, labels)``, checked against ``num_classes``."""
-    if isinstance(inputs, (list, tuple)):
-        if len(inputs) != 2:
-            raise ValueError(f"{owner} takes `{first}` or [{first}, labels]. Received {len(inputs)} inputs.")
-        if num_classes is None:
-            raise ValueError(f"{owner} is unconditional (num_classes=None): call it on `{first}` alone.")
-        labels = tf.reshape(tf.cast(inputs[1], tf.int32), [-1])
-        return inputs[0], labels
-    if num_classes is not None:
-        raise ValueError(
-            f"{owner} is class-conditional (num_classes={num_classes}): call it on [{first}, labels]."
-        )
-    return inputs, None
-
-
-def check_labels(labels, num_classes, owner):
-    """A graph-mode check that class ids lie in ``[0, num_classes)``."""
-    return [
-        tf.debugging.assert_non_negative(labels, message=f"{owner}: `labels` must be >= 0"),
-        tf.debugging.assert_less(
-            labels, num_classes, message=f"{owner}: `labels` must be < num_classes={num_classes}"
-        ),
-    ]
 
 
 @compat.register
@@ -121,8 +90,8 @@ class BigGANGenerator(keras.Model):
         architecture(image_size)  # validates image_size
         for name, value in (("base_channels", base_channels), ("latent_dim", latent_dim),
                             ("shared_embedding_dim", shared_embedding_dim), ("channels", channels)):
-            check_positive_int(name, value)
-        check_positive_int("num_classes", num_classes, allow_none=True)
+            check_int(name, value, minimum=1)
+        check_int("num_classes", num_classes, minimum=1, allow_none=True)
         num_blocks = len(multipliers) - 1
         if _BOTTOM * 2**num_blocks != image_size:
             raise ValueError(
@@ -192,7 +161,7 @@ class BigGANGenerator(keras.Model):
         self.build()
 
     def call(self, inputs, training=None):
-        z, labels = split_inputs(inputs, self.num_classes, "BigGANGenerator", "z")
+        z, labels = conditional_inputs(inputs, self.num_classes, "BigGANGenerator", "z")
         z = tf.convert_to_tensor(z)
         if z.shape.rank is not None and (z.shape.rank != 2 or z.shape[-1] not in (None, self.latent_dim)):
             raise ValueError(
@@ -205,8 +174,7 @@ class BigGANGenerator(keras.Model):
             chunks = [z] * (len(self.blocks) + 1)
         embedding = None
         if labels is not None:
-            with tf.control_dependencies(check_labels(labels, self.num_classes, "BigGANGenerator")):
-                embedding = self.shared_embedding(tf.identity(labels))
+            embedding = self.shared_embedding(labels)
         width = self.generator_multipliers[0] * self.base_channels
         x = self.linear(chunks[0], training=training)
         x = tf.reshape(x, (-1, _BOTTOM, _BOTTOM, width))

@@ -10,6 +10,7 @@ from ascendgan.models._common import (
     batch_norm_layer,
     build_layer,
     check_batch_norm,
+    conditional_inputs,
     is_shape_list,
     shape_tuple,
     weight_initializer,
@@ -19,7 +20,6 @@ from ascendgan.models.dcgan.dcgan_generator import (
     check_num_classes,
     num_resolution_steps,
     one_hot_labels,
-    split_conditional_inputs,
 )
 from ascendgan.validation import check_bool, check_int
 
@@ -151,9 +151,7 @@ class DCGANDiscriminator(keras.Model):
         keras.layers.Layer.build(self, input_shape)
 
     def call(self, inputs, training=None):
-        x, labels = split_conditional_inputs(
-            inputs, self.num_classes, "DCGANDiscriminator", "images"
-        )
+        x, labels = conditional_inputs(inputs, self.num_classes, "DCGANDiscriminator", "images")
         if labels is not None:
             maps = one_hot_labels(labels, self.num_classes, x.dtype)[:, None, None, :]
             maps = tf.tile(maps, [1, tf.shape(x)[1], tf.shape(x)[2], 1])

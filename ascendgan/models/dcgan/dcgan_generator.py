@@ -12,6 +12,7 @@ from ascendgan.models._common import (
     batch_norm_layer,
     build_layer,
     check_batch_norm,
+    conditional_inputs,
     is_shape_list,
     shape_tuple,
     weight_initializer,
@@ -46,28 +47,6 @@ def check_num_classes(num_classes):
 def num_resolution_steps(image_size):
     """Number of stride-2 (transposed) convolutions between the start map and the image."""
     return int(round(math.log2(image_size // START_SIZES[image_size])))
-
-
-def split_conditional_inputs(inputs, num_classes, owner, first_name):
-    """Returns ``(x, labels)`` from ``x`` or ``[x, labels]`` and checks it fits ``num_classes``."""
-    if isinstance(inputs, (list, tuple)):
-        if len(inputs) != 2:
-            raise ValueError(
-                f"{owner} takes `{first_name}` or [{first_name}, labels]. "
-                f"Received a list of {len(inputs)} inputs."
-            )
-        if num_classes is None:
-            raise ValueError(
-                f"{owner} was created with num_classes=None (unconditional), so it takes "
-                f"`{first_name}` alone. Received: [{first_name}, labels]."
-            )
-        return inputs[0], inputs[1]
-    if num_classes is not None:
-        raise ValueError(
-            f"{owner} was created with num_classes={num_classes}, so it takes "
-            f"[{first_name}, labels]. Received: a single tensor."
-        )
-    return inputs, None
 
 
 def one_hot_labels(labels, num_classes, dtype):
@@ -228,7 +207,7 @@ class DCGANGenerator(keras.Model):
         keras.layers.Layer.build(self, input_shape)
 
     def call(self, inputs, training=None):
-        x, labels = split_conditional_inputs(inputs, self.num_classes, "DCGANGenerator", "z")
+        x, labels = conditional_inputs(inputs, self.num_classes, "DCGANGenerator", "z")
         if labels is not None:
             x = tf.concat([x, one_hot_labels(labels, self.num_classes, x.dtype)], axis=-1)
         for layer in self.blocks:

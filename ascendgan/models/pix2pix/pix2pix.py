@@ -97,7 +97,7 @@ class Pix2Pix(GAN):
         """
         if training is None:
             training = self.test_mode == "train"
-        model = self.ema_generator if (use_ema and self.ema_generator is not None) else self.generator
+        model = self.sampling_generator(use_ema)
         return model(tf.convert_to_tensor(source, tf.float32), training=training)
 
     def get_config(self):
