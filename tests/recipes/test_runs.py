@@ -127,7 +127,7 @@ def test_a_run_written_by_version_0_1_loads_and_samples(old_run):
 def test_a_run_written_by_version_0_1_resumes(old_run):
     before = sorted(os.listdir(old_run / "checkpoints"))
     run = GANRun("dcgan", smoke=True, overrides={"num_classes": 10}, data=DataSource(limit=64),
-                 steps=3, checkpoint_every=1, out=str(old_run), tensorboard=False, verbose=0)
+                 steps=3, checkpoint_every=1, keep=2, out=str(old_run), tensorboard=False, verbose=0)
     result = train_gan(run)
     assert (result["resumed_from"], result["final_step"]) == (2, 3)
     assert "ckpt-3.index" in os.listdir(old_run / "checkpoints")
