@@ -1,4 +1,5 @@
-"""A GAN that ascendgan does not ship, built from its layers and the ``GAN`` hooks.
+"""A GAN that ascendgan does not ship, built from its layers and the ``GAN`` hooks, then
+registered as a model family that ``ascendgan train`` can run.
 
 A class-conditional WGAN-GP for 28x28 grey images (MNIST):
 
@@ -13,14 +14,21 @@ A class-conditional WGAN-GP for 28x28 grey images (MNIST):
   ``compute_discriminator_loss``), and the generator an extra *feature-matching* term
   (overriding ``compute_generator_loss``), reported as the ``feature_matching`` metric.
 
-Run::
+Three ways to train it::
 
+    # 1. by hand: data -> model -> compile -> callbacks -> fit -> class grid
     python examples/custom_gan.py --smoke --out /tmp/custom_gan          # seconds, offline
-    python examples/custom_gan.py --data /path/to/mnist --steps 600 --out runs/cwgan
+    python examples/custom_gan.py --data /path/to/mnist --steps 1000 --out runs/cwgan
+    # 2. as the registered family "cwgan_gp", through ascendgan.recipes.train_gan
+    python examples/custom_gan.py --recipe --smoke --out /tmp/cwgan
+    # 3. through the ascendgan command, which this script calls after registering the family
+    python examples/custom_gan.py train cwgan_gp --smoke --out /tmp/cwgan_cli
+    python examples/custom_gan.py sample /tmp/cwgan_cli --output /tmp/cwgan.png
 
-Without ``--data`` the script trains on a synthetic data set of class-dependent strokes,
-so it runs offline. It writes ``samples.png`` (one row per class) and a checkpoint
-(``checkpoints/``) into ``--out``; running it again with the same ``--out`` resumes.
+Without ``--data`` it trains on the MNIST test split shipped with ascendgan (offline).
+Way 1 writes ``samples.png`` (one row per class), ``samples/`` and ``checkpoints/`` into
+``--out`` (running it again with the same ``--out`` continues training); ways 2 and 3 write
+the run directory of ``ascendgan train`` (``run.json``, ``checkpoints/``, ``samples/``, ``logs/``).
 
 Reference:
     Gulrajani et al., "Improved Training of Wasserstein GANs", NeurIPS 2017
@@ -32,16 +40,14 @@ Reference:
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
-import struct
 import sys
-import time
 
-import numpy as np
 import tensorflow as tf
 
-from ascendgan import compat
+import ascendgan
+from ascendgan import cli, compat, recipes
+from ascendgan.cli.train import positive_int
 from ascendgan.layers import (
     ConditionalBatchNormalization,
     SNConv2D,
@@ -49,7 +55,10 @@ from ascendgan.layers import (
     SNDense,
     SNEmbedding,
 )
-from ascendgan.training import GAN, GANCheckpoint
+from ascendgan.models import DataSpec, Family, Preset, Schedule
+from ascendgan.optimizers import AdamSettings
+from ascendgan.training import GAN, GANCheckpoint, SampleGrid
+from ascendgan.validation import check_number
 
 # In your own code `import keras` works as well; ascendgan's sources go through compat so
 # that they run under both Keras 3 and legacy Keras 2 (TF_USE_LEGACY_KERAS=1).
@@ -137,15 +146,8 @@ class ConditionalWGANGP(GAN):
 
     def __init__(self, generator, discriminator, feature_matching_weight=1.0, drift_weight=1e-3, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
-        if not feature_matching_weight >= 0:
-            raise ValueError(
-                "`feature_matching_weight` must be >= 0. "
-                f"Received: feature_matching_weight={feature_matching_weight!r}"
-            )
-        if not drift_weight >= 0:
-            raise ValueError(f"`drift_weight` must be >= 0. Received: drift_weight={drift_weight!r}")
-        self.feature_matching_weight = float(feature_matching_weight)
-        self.drift_weight = float(drift_weight)
+        self.feature_matching_weight = check_number("feature_matching_weight", feature_matching_weight, minimum=0)
+        self.drift_weight = check_number("drift_weight", drift_weight, minimum=0)
 
     # Hook 1: names of the extra values compute_generator_loss reports (compile() makes a
     # Mean metric for each; they appear in fit()'s history and progress bar).
@@ -176,151 +178,109 @@ class ConditionalWGANGP(GAN):
         return config
 
 
-# ----------------------------------------------------------------------------- data
+# ----------------------------------------------------------------------------- the family
 
 
-def read_idx(path):
-    """Reads one (optionally gzipped) IDX file (the MNIST format) into a numpy array."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    zero, type_code, ndim = struct.unpack(">HBB", data[:4])
-    dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-    if zero != 0 or type_code not in dtypes:
-        raise ValueError(f"{path} is not an IDX file (magic bytes {data[:4]!r}).")
-    shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
-    array = np.frombuffer(data, dtype=dtypes[type_code], offset=4 + 4 * ndim)
-    if array.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says {shape}, found {array.size} values.")
-    return array.reshape(shape)
+def cwgan_gp(preset, seed=None):
+    """The family's ``build``: an uncompiled, built ``ConditionalWGANGP`` for a resolved preset."""
+    network, gan = preset.network, preset.gan
+    model = ConditionalWGANGP(
+        build_generator(network["latent_dim"], network["num_classes"], network["width"]),
+        build_critic(network["num_classes"], network["width"]),
+        feature_matching_weight=gan["feature_matching_weight"], drift_weight=gan["drift_weight"],
+        latent_dim=gan["latent_dim"], num_classes=gan["num_classes"],
+        gradient_penalty=gan["gradient_penalty"], discriminator_steps=gan["discriminator_steps"],
+        seed=seed, default_loss=gan["loss"], default_optimizers=preset.optimizer, name="cwgan_gp",
+    )
+    model.build_models((preset.data.image_size, preset.data.image_size, preset.data.channels))
+    return model
 
 
-def load_mnist(directory):
-    """MNIST's training split: images ``(60000, 28, 28, 1)`` float32 in [-1, 1], labels int32."""
-    images = read_idx(os.path.join(directory, "train-images-idx3-ubyte.gz"))
-    labels = read_idx(os.path.join(directory, "train-labels-idx1-ubyte.gz"))
-    images = images.astype("float32")[..., None] / 127.5 - 1.0
-    return images, labels.astype("int32")
+MNIST = Preset(
+    family="cwgan_gp", name="mnist", title="Conditional WGAN-GP",
+    network={"latent_dim": 64, "num_classes": NUM_CLASSES, "width": 64},
+    gan={"latent_dim": 64, "num_classes": NUM_CLASSES, "gradient_penalty": 10.0, "discriminator_steps": 2,
+         "feature_matching_weight": 1.0, "drift_weight": 1e-3, "loss": "wasserstein"},
+    optimizer=AdamSettings(1e-4, 2e-4, beta_1=0.0, beta_2=0.9),  # compile()'s default optimizers
+    data=DataSpec(dataset="mnist", kind="mnist", image_size=IMAGE_SIZE, channels=1),
+    schedule=Schedule(batch_size=64, steps=1000, sample_every=200, checkpoint_every=200, max_checkpoints=1),
+    smoke={"width": 8, "latent_dim": 8, "discriminator_steps": 1},  # --smoke's network
+)
+FAMILY = Family(name="cwgan_gp", presets={"mnist": MNIST}, default_preset="mnist", build=cwgan_gp,
+                description="class-conditional WGAN-GP with feature matching (examples/custom_gan.py)")
 
 
-def synthetic_strokes(n, num_classes=NUM_CLASSES, seed=0):
-    """Offline stand-in for MNIST: class ``k`` is a stroke at angle ``k·180°/num_classes``
-    through a jittered centre, with random thickness and length, on a black background."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, num_classes, size=n).astype("int32")
-    angle = labels * np.pi / num_classes + rng.normal(0.0, 0.05, n)
-    centre = IMAGE_SIZE / 2 + rng.normal(0.0, 1.5, (n, 2))
-    thickness = rng.uniform(1.0, 2.5, n)
-    length = rng.uniform(7.0, 11.0, n)
-    rows, cols = np.mgrid[0:IMAGE_SIZE, 0:IMAGE_SIZE].astype("float32") + 0.5
-    dy = rows[None] - centre[:, 0, None, None]
-    dx = cols[None] - centre[:, 1, None, None]
-    cos, sin = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
-    along = dx * cos + dy * sin
-    across = -dx * sin + dy * cos
-    ink = (np.abs(across) < thickness[:, None, None]) & (np.abs(along) < length[:, None, None])
-    images = np.where(ink, 1.0, -1.0).astype("float32")[..., None]
-    return images, labels
-
-
-def make_dataset(images, labels, batch_size, seed=0):
-    """An endless shuffled data set of ``(images, labels)`` batches."""
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    dataset = dataset.shuffle(min(len(images), 10_000), seed=seed).repeat()
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-
-
-# ----------------------------------------------------------------------------- samples
-
-
-def sample_grid(gan, num_classes, per_class, seed=0):
-    """A ``(num_classes·28, per_class·28, 1)`` uint8 grid: row ``k`` holds class ``k``."""
-    labels = np.repeat(np.arange(num_classes), per_class)
-    images = gan.generate(len(labels), labels=labels, seed=seed)  # [-1, 1], (n, 28, 28, 1)
-    images = np.clip((images + 1.0) * 127.5 + 0.5, 0, 255).astype("uint8")
-    height, width, channels = images.shape[1:]
-    grid = images.reshape(num_classes, per_class, height, width, channels)
-    return grid.transpose(0, 2, 1, 3, 4).reshape(num_classes * height, per_class * width, channels)
-
-
-def write_png(path, grid):
-    tf.io.write_file(path, tf.io.encode_png(grid))
+def register():
+    """Adds the family to ascendgan's table (``replace=True``: calling it twice is harmless)."""
+    return ascendgan.models.register_family(FAMILY, replace=True)
 
 
 # ----------------------------------------------------------------------------- main
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        description="Train a class-conditional WGAN-GP (a custom GAN built on ascendgan's hooks) "
-        "on 28x28 grey images.",
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None,
-                        help="MNIST IDX directory (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz); "
-                             "default: a synthetic data set of class-dependent strokes")
-    parser.add_argument("--steps", type=int, default=1000, help="generator steps (default 1000)")
-    parser.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
-    parser.add_argument("--width", type=int, default=64, help="base channel count (default 64)")
-    parser.add_argument("--latent-dim", type=int, default=64, help="size of z (default 64)")
-    parser.add_argument("--discriminator-steps", type=int, default=2,
+                        help="MNIST IDX folder (train split); default: the test split shipped with ascendgan")
+    parser.add_argument("--steps", type=positive_int, default=None, help="generator steps (default 1000)")
+    parser.add_argument("--batch-size", type=positive_int, default=None, help="batch size (default 64)")
+    parser.add_argument("--width", type=positive_int, default=None, help="base channel count (default 64)")
+    parser.add_argument("--latent-dim", type=positive_int, default=None, help="size of z (default 64)")
+    parser.add_argument("--discriminator-steps", type=positive_int, default=None,
                         help="critic updates per generator update (default 2)")
-    parser.add_argument("--samples-per-class", type=int, default=10, help="columns of the sample grid")
-    parser.add_argument("--out", default="runs/custom_gan", help="output directory (samples.png, checkpoints/)")
+    parser.add_argument("--samples-per-class", type=positive_int, default=10, help="columns of the sample grid")
+    parser.add_argument("--out", default="runs/custom_gan", help="output directory")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny configuration (a few steps, tiny widths) to check the script runs")
-    args = parser.parse_args(argv)
-    if args.smoke:
-        args.steps, args.batch_size, args.width, args.latent_dim = min(args.steps, 3), 8, 8, 8
-        args.discriminator_steps, args.samples_per_class = 1, 4
-    for name in ("steps", "batch_size", "width", "latent_dim", "discriminator_steps", "samples_per_class"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be a positive integer")
-    return args
+    parser.add_argument("--smoke", action="store_true", help="the preset's tiny network, batch 2, 2 steps")
+    parser.add_argument("--recipe", action="store_true",
+                        help="train the registered family with ascendgan.recipes.train_gan")
+    return parser.parse_args(argv)
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("train", "sample", "evaluate", "export"):
+        register()  # the ascendgan command knows only registered families
+        return cli.main(argv)
     args = parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
+    names = {"width": args.width, "latent_dim": args.latent_dim, "discriminator_steps": args.discriminator_steps}
+    overrides = {key: value for key, value in names.items() if value is not None}
+    if args.recipe:  # the run directory `ascendgan train cwgan_gp` writes
+        register()
+        result = recipes.train_gan(recipes.GANRun(
+            "cwgan_gp", overrides=overrides, data=recipes.DataSource(args.data), out=args.out,
+            steps=args.steps, batch_size=args.batch_size, seed=args.seed, smoke=args.smoke))
+        print(f"trained {result['final_step']} steps into {result['run_dir']}")
+        return result
+
+    # By hand: the preset's sizes (the smoke ones with --smoke), then the command line's.
+    preset = FAMILY.preset("mnist", {**(MNIST.smoke if args.smoke else {}), **overrides})
+    steps = args.steps or (2 if args.smoke else preset.schedule.steps)
+    batch_size = args.batch_size or (2 if args.smoke else preset.schedule.batch_size)
+    per_class = 4 if args.smoke else args.samples_per_class
     compat.set_random_seed(args.seed)
-
-    if args.data:
-        images, labels = load_mnist(args.data)
-    else:
-        images, labels = synthetic_strokes(64 if args.smoke else 20_000, seed=args.seed)
-    num_classes = NUM_CLASSES
-    dataset = make_dataset(images, labels, args.batch_size, seed=args.seed)
-
-    gan = ConditionalWGANGP(
-        build_generator(args.latent_dim, num_classes, args.width),
-        build_critic(num_classes, args.width),
-        latent_dim=args.latent_dim,
-        num_classes=num_classes,
-        gradient_penalty=10.0,
-        discriminator_steps=args.discriminator_steps,
-        seed=args.seed,
-    )
-    gan.compile(
-        generator_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9),
-        discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9),
-        loss="wasserstein",
-    )
-    checkpoint = GANCheckpoint(os.path.join(args.out, "checkpoints"))  # saves at the end, resumes on rerun
-    start = time.perf_counter()
-    history = gan.fit(dataset, epochs=1, steps_per_epoch=args.steps, callbacks=[checkpoint],
+    # ## Data: (images in [-1, 1], labels) batches from ascendgan's MNIST loader.
+    dataset = ascendgan.data.mnist(args.data, split="train" if args.data else "test", batch_size=batch_size,
+                                   with_labels=True, repeat=True, seed=args.seed)
+    # ## Model and compile: compile() defaults to the preset's optimizer section (Adam 1e-4 / 2e-4,
+    # β (0, 0.9)) and its Wasserstein loss; generator_optimizer=..., loss=... change them.
+    gan = cwgan_gp(preset, seed=args.seed)
+    gan.compile()
+    # ## Callbacks and fit
+    callbacks = [
+        GANCheckpoint(os.path.join(args.out, "checkpoints")),  # saves at the end, resumes on rerun
+        SampleGrid(os.path.join(args.out, "samples"), every_n_steps=preset.schedule.sample_every,
+                   num_images=NUM_CLASSES * per_class, columns=per_class, seed=args.seed),
+    ]
+    history = gan.fit(dataset, epochs=1, steps_per_epoch=steps, callbacks=callbacks,
                       verbose=0 if args.smoke else 2)
-    seconds = time.perf_counter() - start
-
-    grid = sample_grid(gan, num_classes, args.samples_per_class, seed=args.seed)
-    png = os.path.join(args.out, "samples.png")
-    write_png(png, grid)
-    logs = {name: float(values[-1]) for name, values in history.history.items()}
-    print(f"{args.steps} steps in {seconds:.1f} s ({1000 * seconds / args.steps:.0f} ms/step, "
-          "first step includes tracing); "
-          + ", ".join(f"{name}={value:.4g}" for name, value in logs.items()))
-    print(f"wrote {png} and {checkpoint.manager.latest_checkpoint}")
+    # ## Samples: one row per class, the same latent in each column.
+    picture = ascendgan.sampling.class_grid(gan, per_class=per_class, seed=args.seed)
+    png = ascendgan.sampling.save_png(picture, os.path.join(args.out, "samples.png"))
+    print(", ".join(f"{name} {values[-1]:.4g}" for name, values in history.history.items()))
+    print(f"wrote {png} and {callbacks[0].manager.latest_checkpoint}")
     return history  # history.model is the trained GAN
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

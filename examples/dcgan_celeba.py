@@ -1,20 +1,122 @@
-"""DCGAN on CelebA-style faces: center crop 108, resized to 64x64, the documented run.
+"""DCGAN on CelebA-style faces (center crop 108, resized to 64x64): the documented run, as a recipe.
 
-Defaults are the documented configuration (the ``celeba`` preset): batch 64, Adam 2e-4 with
-β1 0.5, z of size 100 from U[-1, 1], 25 epochs, a sample grid and a checkpoint every 200
-steps, one kept. ``--data`` is any folder of JPEG/PNG images (flat or with sub-folders),
-e.g. CelebA's ``img_align_celeba``. Runs resume from their last checkpoint.
+The documented configuration is the ``celeba`` preset of ``ascendgan.models.dcgan``: images
+center-cropped to 108x108 and resized to 64x64 RGB, batch 64, Adam with learning rate 2e-4 and
+β1 0.5, z of size 100 drawn from U[-1, 1] (``--set latent_distribution=normal01`` or
+``uniform_unsigned`` for the other priors), the non-saturating loss, 25 epochs, a sample grid
+and a checkpoint every 200 generator steps, one checkpoint kept; at the end the generator is
+frozen to a graph with a new batch size (``--export-batch-size``). The documented run used
+mixed precision: ``--precision mixed_bfloat16`` on a CPU, ``mixed_float16`` on a GPU.
+
+``--data`` is any folder of JPEG/PNG images (flat or with sub-folders), e.g. CelebA's
+``img_align_celeba``; ``--skip-corrupt`` skips unreadable files.
+
+The recipe: strategy and precision (``strategy.scope()``) -> model (``ascendgan.models.dcgan``)
+-> data (``recipes.preset_dataset``) -> ``compile()`` -> callbacks (throughput,
+checkpoints, sample grids, TensorBoard) -> resume -> ``fit`` -> samples and export.
+Interrupt it and run the same command again: it resumes from the last checkpoint.
 
     python examples/dcgan_celeba.py --data /data/celeba/img_align_celeba
     python examples/dcgan_celeba.py --data ../shared/data/cats --precision mixed_bfloat16
     python examples/dcgan_celeba.py --smoke --data some/images --out /tmp/celeba_smoke
 
-Same as ``ascendgan train dcgan --preset celeba``.
+Outputs go to ``runs/dcgan_celeba`` (``--out``): ``run.json``, ``checkpoints/``,
+``samples/step_*.png``, ``logs/``, ``samples.png`` and ``dcgan_celeba.pb``: the run directory
+``ascendgan train dcgan --preset celeba`` writes, so ``ascendgan sample`` / ``evaluate`` /
+``export`` take it too.
+
+Reference: Radford, Metz and Chintala, arXiv:1511.06434.
 """
 
-import sys
+import argparse
+import math
+import os
 
-from ascendgan.cli import run_example
+import ascendgan
+from ascendgan import compat, recipes
+from ascendgan.cli.train import add_train_arguments, positive_int, run_from_arguments
+from ascendgan.training import restore_latest
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    # The options of `ascendgan train` (--data, --out, --epochs, --steps, --smoke, --set KEY=VALUE,
+    # ...) and the strategy options (add_strategy_arguments: --device, --precision, --loss-scale).
+    add_train_arguments(parser, family="dcgan")
+    parser.set_defaults(preset="celeba")  # --out defaults to runs/dcgan_<preset>
+    parser.add_argument("--export-batch-size", type=positive_int, default=1,
+                        help="batch size of the frozen graph (default 1)")
+    parser.add_argument("--no-export", action="store_true", help="do not write the frozen graph")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    run = run_from_arguments(args)  # a recipes.GANRun, as `ascendgan train` builds it
+    strategy = run.strategy  # device, precision, loss scaling, data parallelism
+    run_dir = recipes.RunDirectory(run.out)
+    source = run.data.localized()
+    # --smoke's tiny network, then --set overrides (e.g. base_filters=32).
+    overrides = run.effective_overrides(strategy.distribute.num_replicas_in_sync)
+
+    with strategy.scope():  # the precision policy and the tf.distribute scope
+        compat.set_random_seed(run.seed)
+
+        # ## Model: an uncompiled GAN of the preset; flat overrides reach its sections.
+        gan = ascendgan.models.dcgan(run.preset, seed=run.seed, **overrides)
+        k = gan.discriminator_steps  # batches one generator step consumes (1 for DCGAN)
+
+        # ## Data: the preset's loader (an image folder, center crop 108, resized to 64x64, in
+        # [-1, 1]); one pass measures an epoch, the plan turns epochs / --steps into steps.
+        preset = ascendgan.models.get_family("dcgan").preset(run.preset, overrides)
+        one_pass = recipes.preset_dataset(preset, source, run.batch_size_for(preset),
+                                          seed=run.seed, repeat=False, drop_remainder=True)
+        plan = recipes.plan_training(run, preset, int(one_pass.cardinality()), k)
+        dataset = recipes.preset_dataset(preset, source, plan.batch_size, seed=run.seed)
+        run_dir.write(recipes.run_record(run, source, plan, overrides, strategy))
+
+        # ## Compile: the defaults are the preset's: Adam 2e-4, β1 0.5, β2 0.999 for both
+        # networks and the non-saturating loss; loss scaling follows the strategy's precision.
+        gan.compile()
+        # Build the networks and the optimizers' state for the data's image shape (a checkpoint
+        # is restored into built variables).
+        real_images, _ = gan.unpack_batch(next(iter(dataset.take(1))))
+        gan.build_models(tuple(real_images.shape[1:]))
+
+        # ## Resume: the latest checkpoint, and skip the batches the interrupted run consumed.
+        done = 0
+        if run.resume and restore_latest(gan, run_dir.checkpoints):
+            done = int(gan.generator_optimizer.iterations.numpy())
+
+        # ## Callbacks and fit: throughput, checkpoints, sample grids, stop at the last step,
+        # TensorBoard (or build them yourself from ascendgan.training's GANCheckpoint,
+        # SampleGrid and Throughput).
+        if done < plan.steps:
+            callbacks = recipes.run_callbacks(run_dir, plan, k, num_samples=run.num_samples,
+                                              seed=run.seed, tensorboard=run.tensorboard)
+            history = gan.fit(
+                dataset.skip(done * k),
+                epochs=math.ceil(plan.steps / plan.steps_per_epoch),
+                initial_epoch=done // plan.steps_per_epoch,
+                steps_per_epoch=plan.steps_per_epoch,
+                callbacks=callbacks,
+                verbose=run.verbose,
+            )
+            if int(gan.generator_optimizer.iterations.numpy()) % plan.checkpoint_every:
+                callbacks[1].save()  # the GANCheckpoint: the last step is always saved
+            print(", ".join(f"{key} {values[-1]:.4g}" for key, values in history.history.items()))
+
+    # ## Samples and export: faces from fresh latents (the grids in samples/ follow fixed
+    # ones), and the frozen graph (input `z`, output `output`) Ascend's ATC converts.
+    picture = ascendgan.sampling.sample_grid(gan, n=run.num_samples, seed=run.seed + 1)
+    print("wrote " + ascendgan.sampling.save_png(picture, os.path.join(run.out, "samples.png")))
+    if not args.no_export:
+        graph = ascendgan.export.export(gan, os.path.join(run.out, f"dcgan_{run.preset}.pb"),
+                                        format="frozen_graph", batch_size=args.export_batch_size)
+        print(f"wrote {graph}; offline model: {ascendgan.export.atc_command(graph)}")
+    return gan
+
 
 if __name__ == "__main__":
-    sys.exit(run_example("dcgan", "celeba", __doc__, sys.argv[1:]))
+    main()

@@ -1,18 +1,24 @@
-"""examples/custom_gan.py: runs end to end, and its custom hooks compute what they say."""
+"""examples/custom_gan.py and docs/guides/custom_gan.md: the custom GAN runs end to end by
+hand, as a registered family through ``recipes.train_gan`` and through the ``ascendgan``
+command; its custom hooks compute what they say; the guide's code runs."""
 
-import gzip
 import importlib.util
+import json
 import pathlib
+import re
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from ascendgan import compat
+from ascendgan import compat, recipes, sampling
+from ascendgan.models import get_family
 
 keras = compat.keras
 
-EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "custom_gan.py"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "custom_gan.py"
+GUIDE = ROOT / "docs" / "guides" / "custom_gan.md"
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +29,15 @@ def example():
     return module
 
 
+def png(path):
+    return tf.io.decode_png(tf.io.read_file(str(path))).numpy()
+
+
+def checkpoint_names(run_dir):
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(run_dir / "checkpoints")))
+    return sorted(reader.get_variable_to_shape_map())
+
+
 def test_smoke_run_writes_grid_checkpoint_and_metrics(example, tmp_path):
     history = example.main(["--smoke", "--out", str(tmp_path)])
     logs = history.history
@@ -30,20 +45,47 @@ def test_smoke_run_writes_grid_checkpoint_and_metrics(example, tmp_path):
     for name, values in logs.items():
         assert len(values) == 1 and np.all(np.isfinite(values)), (name, values)
     assert logs["gradient_penalty"][0] > 0.0
-    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")) is not None
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-2")
+    assert (tmp_path / "samples" / "step_0000002.png").exists()
 
-    png = tf.io.decode_png(tf.io.read_file(str(tmp_path / "samples.png"))).numpy()
-    per_class, size = 4, example.IMAGE_SIZE
-    assert png.shape == (example.NUM_CLASSES * size, per_class * size, 1)
-    # Row k, column j of the grid is sample j of class k: regenerate and compare.
+    grid = png(tmp_path / "samples.png")
+    per_class, size, classes = 4, example.IMAGE_SIZE, example.NUM_CLASSES
+    assert grid.shape == (classes * (size + 2) + 2, per_class * (size + 2) + 2, 1)
+    # Row k is class k; column j uses the same latent in every row (sampling.class_grid).
     gan = history.model
-    labels = np.repeat(np.arange(example.NUM_CLASSES), per_class)
-    images = gan.generate(len(labels), labels=labels, seed=0)
-    expected = np.clip((images + 1.0) * 127.5 + 0.5, 0, 255).astype("uint8")
-    for k in (0, example.NUM_CLASSES - 1):
+    for k in (0, classes - 1):
+        expected = sampling.to_uint8(gan.generate(per_class, labels=[k] * per_class, seed=0))
         for j in (0, per_class - 1):
-            tile = png[k * size:(k + 1) * size, j * size:(j + 1) * size]
-            np.testing.assert_array_equal(tile, expected[k * per_class + j])
+            top, left = 2 + k * (size + 2), 2 + j * (size + 2)
+            np.testing.assert_array_equal(grid[top:top + size, left:left + size], expected[j])
+
+
+def test_the_family_trains_through_train_gan_and_through_the_command(example, tmp_path):
+    # recipes.train_gan(GANRun("cwgan_gp", smoke=True)), after registration
+    result = example.main(["--recipe", "--smoke", "--out", str(tmp_path / "recipe")])
+    assert result["final_step"] == 2 and get_family("cwgan_gp") is example.FAMILY
+    # the ascendgan command, called from the script after registration
+    assert example.main(["train", "cwgan_gp", "--smoke", "--quiet", "--out", str(tmp_path / "cli")]) == 0
+    recipe, command = (json.loads((tmp_path / name / "run.json").read_text()) for name in ("recipe", "cli"))
+    assert recipe == command and recipe["family"] == "cwgan_gp" and recipe["preset"] == "mnist"
+    assert recipe["overrides"] == {"width": 8, "latent_dim": 8, "discriminator_steps": 1}
+    assert checkpoint_names(tmp_path / "recipe") == checkpoint_names(tmp_path / "cli")
+
+    # The run directory rebuilds the custom GAN, and `ascendgan sample` draws its class grid.
+    gan, _ = recipes.load_run(tmp_path / "cli")
+    assert isinstance(gan, example.ConditionalWGANGP) and gan.latent_dim == 8
+    assert example.main(["sample", str(tmp_path / "cli"), "--output", str(tmp_path / "s.png")]) == 0
+    assert png(tmp_path / "s.png").shape == (10 * 30 + 2, 8 * 30 + 2, 1)  # one row per class
+
+
+def test_the_preset_routes_flat_overrides_to_its_sections(example):
+    preset = example.FAMILY.preset("mnist", {"latent_dim": 16, "width": 32, "learning_rate": 5e-5})
+    assert preset.network["latent_dim"] == preset.gan["latent_dim"] == 16
+    assert preset.network["width"] == 32 and preset.optimizer.generator_learning_rate == 5e-5
+    with pytest.raises(ValueError, match="Valid keys"):
+        example.FAMILY.preset("mnist", {"base_filters": 4})
+    with pytest.raises(ValueError, match="Valid presets"):
+        example.FAMILY.preset("cifar10")
 
 
 def test_feature_matching_loss_against_numpy(example):
@@ -109,28 +151,19 @@ def test_bad_weights_are_rejected(example):
         _tiny_gan(example, drift_weight=-0.1)
 
 
-def test_idx_reader_and_mnist_loader(example, tmp_path, rng):
-    images = rng.integers(0, 256, (3, 28, 28)).astype("uint8")
-    labels = np.array([7, 0, 9], "uint8")
-    with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb") as f:
-        f.write(bytes([0, 0, 0x08, 3]) + np.array([3, 28, 28], ">u4").tobytes() + images.tobytes())
-    with gzip.open(tmp_path / "train-labels-idx1-ubyte.gz", "wb") as f:
-        f.write(bytes([0, 0, 0x08, 1]) + np.array([3], ">u4").tobytes() + labels.tobytes())
-    x, y = example.load_mnist(str(tmp_path))
-    assert x.shape == (3, 28, 28, 1) and x.dtype == np.float32
-    np.testing.assert_allclose(x[..., 0], images / 127.5 - 1.0, atol=1e-6)
-    np.testing.assert_array_equal(y, [7, 0, 9])
-    with gzip.open(tmp_path / "bad.gz", "wb") as f:
-        f.write(b"\x01\x02\x03\x04")
-    with pytest.raises(ValueError, match="not an IDX file"):
-        example.read_idx(str(tmp_path / "bad.gz"))
+_FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
-def test_synthetic_strokes_depend_on_the_class(example):
-    images, labels = example.synthetic_strokes(400, seed=1)
-    assert images.shape == (400, 28, 28, 1) and images.min() == -1.0 and images.max() == 1.0
-    means = np.stack([images[labels == k].mean(0) for k in range(example.NUM_CLASSES)])
-    # Class means differ between classes far more than two halves of one class do.
-    between = np.abs(means[0] - means[5]).mean()
-    halves = np.abs(images[labels == 0][::2].mean(0) - images[labels == 0][1::2].mean(0)).mean()
-    assert between > 3 * halves
+def test_the_guide_runs(tmp_path, monkeypatch):
+    """Every ```python block of the guide, in order, in one namespace (as tests/test_docs.py
+    runs docs/*.md)."""
+    monkeypatch.chdir(tmp_path)
+    text = GUIDE.read_text(encoding="utf-8")
+    namespace = {"__name__": "guide_custom_gan"}
+    blocks = list(_FENCE.finditer(text))
+    assert len(blocks) >= 6
+    for match in blocks:
+        line = text.count("\n", 0, match.start()) + 1
+        exec(compile(match.group(1), f"{GUIDE.name}:{line}", "exec"), namespace)  # noqa: S102
+    assert (tmp_path / "samples.png").exists()
+    assert json.loads((tmp_path / "runs" / "cwgan_cli" / "run.json").read_text())["family"] == "cwgan_gp"
