@@ -132,6 +132,18 @@ def test_evaluate_prints_metrics_with_their_protocol(smoke_run, tmp_path, capsys
     assert "kid:" in capsys.readouterr().out
 
 
-def test_sample_without_a_run_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="run.json"):
-        cli.main(["sample", str(tmp_path)])
+def test_sample_without_a_run_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["sample", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ascendgan: error: `run_dir` must be a run directory") and "run.json" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    with pytest.raises(FileNotFoundError, match="run.json"):  # --debug: the exception itself
+        cli.main(["--debug", "sample", str(tmp_path)])
+
+
+def test_a_bad_setting_is_one_line_exit_1(tmp_path, capsys):
+    code = cli.main(["train", "dcgan", "--smoke", "--out", str(tmp_path / "r"), "--set", "width=3"])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "ascendgan: error: Unknown DCGAN override key(s) ['width']" in err
+    assert not (tmp_path / "r").exists()  # nothing was written

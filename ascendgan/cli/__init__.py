@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ascendgan", description="GAN building blocks for TensorFlow / Keras."
     )
+    parser.add_argument("--debug", action="store_true",
+                        help="on an error, show the full traceback instead of one line")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="show spectral normalization converging on a layer")
     demo.add_argument("--steps", type=int, default=8, help="training calls (default 8)")
@@ -54,8 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Runs the ``ascendgan`` command; returns its exit code.
+
+    A usage mistake exits with code 2 (``argparse``); an error while running prints one
+    line, ``ascendgan: error: <message>``, to standard error and returns 1 (``--debug``
+    raises it instead, with its traceback).
+    """
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as error:  # noqa: BLE001 - every error becomes one line unless --debug
+        if args.debug:
+            raise
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"ascendgan: error: {message} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -84,14 +84,15 @@ class GANRun:
     def __post_init__(self):
         family = get_family(self.family)  # an unknown family lists the registered ones
         self.preset = self.preset or family.default_preset
-        family.preset(self.preset)  # an unknown preset lists the valid ones
+        self.overrides = dict(self.overrides or {})
+        # an unknown preset, override key or bad value fails here, naming what is valid
+        family.preset(self.preset, self.overrides)
         if not isinstance(self.data, DataSource):
             raise ValueError(f"`data` must be an ascendgan.recipes.DataSource. Received: data={self.data!r}")
         for name in ("epochs", "steps", "batch_size", "sample_every", "checkpoint_every", "keep"):
             check_int(name, getattr(self, name), minimum=1, allow_none=True)
         check_int("num_samples", self.num_samples, minimum=1)
         check_seed("seed", self.seed)
-        self.overrides = dict(self.overrides or {})
         self.out = str(self.out or os.path.join("runs", f"{self.family}_{self.preset}"))
 
     def effective_overrides(self, num_replicas=1):

@@ -42,6 +42,8 @@ def test_run_defaults_are_the_family_defaults():
     ("epochs", True, r"`epochs` must be an integer >= 1 or None. Received: epochs=True"),
     ("seed", -1, r"`seed` must be a non-negative integer. Received: seed=-1"),
     ("data", "/data/mnist", r"`data` must be an ascendgan.recipes.DataSource"),
+    ("overrides", {"width": 3}, r"Unknown DCGAN override key\(s\) \['width'\].*Valid keys"),
+    ("overrides", {"batch_size": 0}, r"`batch_size` must be an integer >= 1. Received: batch_size=0"),
 ])
 def test_bad_run_settings_name_the_field(field, value, message):
     arguments = {"family": "dcgan", field: value}
