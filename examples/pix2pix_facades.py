@@ -40,7 +40,6 @@ import numpy as np
 import ascendgan
 from ascendgan import compat, recipes
 from ascendgan.cli.train import add_train_arguments, run_from_arguments
-from ascendgan.training import restore_latest
 
 
 def parse_args(argv=None):
@@ -77,7 +76,6 @@ def main(argv=None):
                                           seed=run.seed, repeat=False, drop_remainder=True)
         plan = recipes.plan_training(run, preset, int(one_pass.cardinality()), k)
         dataset = recipes.preset_dataset(preset, source, plan.batch_size, seed=run.seed)
-        run_dir.write(recipes.run_record(run, source, plan, overrides, strategy))
 
         # ## Compile: the defaults are the preset's: Adam 2e-4, β1 0.5 for both networks, the
         # non-saturating (BCE) loss, to which Pix2Pix adds 100·L1; loss scaling per the strategy.
@@ -87,10 +85,11 @@ def main(argv=None):
         real_images, _ = gan.unpack_batch(next(iter(dataset.take(1))))
         gan.build_models(tuple(real_images.shape[1:]))
 
-        # ## Resume: the latest checkpoint, and skip the batches the interrupted run consumed.
-        done = 0
-        if run.resume and restore_latest(gan, run_dir.checkpoints):
-            done = int(gan.generator_optimizer.iterations.numpy())
+        # ## Resume: the newest checkpoint that restores completely (damaged ones are skipped
+        # and moved aside; --no-resume moves an earlier run aside), then run.json is written.
+        # The batches the interrupted run consumed are skipped below.
+        record = recipes.run_record(run, source, plan, overrides, strategy)
+        done = recipes.start_run(gan, run, run_dir, record)
 
         # ## Callbacks and fit: the sample grids translate fixed sources (rows of source,
         # translation, target); throughput, checkpoints, stop at the last step, TensorBoard.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 # TensorFlow's C++ start-up chatter (oneDNN / CUDA notices) is noise on a command line.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -51,8 +52,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(func=_demo)
     for command in (train, sample, evaluate, export, infer):
-        command.add_parser(sub)
+        command_parser = command.add_parser(sub)
+        # also after the command (`ascendgan sample RUN --debug`); only set when given
+        command_parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                                    help="on an error, show the full traceback")
     return parser
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """The library's own warnings (a skipped checkpoint, a corrupt image) as one line."""
+    if category.__module__.startswith("ascendgan"):
+        text = " ".join(str(message).split())
+        print(f"ascendgan: warning: {text}", file=file or sys.stderr)
+    else:
+        _show_warning(message, category, filename, lineno, file, line)
+
+
+_show_warning = warnings.showwarning
 
 
 def main(argv=None) -> int:
@@ -63,8 +79,12 @@ def main(argv=None) -> int:
     raises it instead, with its traceback).
     """
     args = build_parser().parse_args(argv)
+    if not args.debug:  # TensorFlow's Python-side warnings (e.g. unused checkpoint values)
+        tf.get_logger().setLevel("ERROR")
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            return args.func(args)
     except Exception as error:  # noqa: BLE001 - every error becomes one line unless --debug
         if args.debug:
             raise

@@ -29,6 +29,7 @@ from ascendgan.recipes.runs import (
     run_callbacks,
     run_preset,
     run_record,
+    start_run,
     train_gan,
 )
 
@@ -55,5 +56,6 @@ __all__ = [
     "run_callbacks",
     "run_preset",
     "run_record",
+    "start_run",
     "train_gan",
 ]

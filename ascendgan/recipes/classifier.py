@@ -69,7 +69,7 @@ from ascendgan.recipes.classifier_run import (
 from ascendgan.schedules import CosineDecay
 from ascendgan.strategy import get_strategy
 from ascendgan.training.callbacks import Throughput
-from ascendgan.training.checkpoints import PeriodicCheckpoint
+from ascendgan.training.checkpoints import PeriodicCheckpoint, restore_into
 from ascendgan.validation import check_int, check_number
 
 keras = compat.keras
@@ -290,7 +290,8 @@ def restore_classifier(model, checkpoint):
 
     Raises:
         FileNotFoundError: when there is no checkpoint at ``checkpoint``.
-        AssertionError: when the checkpoint does not hold every variable of ``model``.
+        CheckpointError: when the checkpoint cannot be read or does not hold every variable
+            of ``model`` (naming the file).
     """
     checkpoint = os.fspath(checkpoint)
     path = tf.train.latest_checkpoint(checkpoint) if tf.io.gfile.isdir(checkpoint) else checkpoint
@@ -301,10 +302,8 @@ def restore_classifier(model, checkpoint):
         )
     if not model.built:
         raise ValueError("`model` must be built before restoring weights. Received an unbuilt model.")
-    status = tf.train.Checkpoint(model=model).restore(path)
-    status.assert_existing_objects_matched()
-    status.expect_partial()  # the optimizer's slots are not needed here
-    return path
+    # the optimizer's slots in the file are not needed here
+    return restore_into(tf.train.Checkpoint(model=model), path, "weights")
 
 
 # ----------------------------------------------------------------------------- runs

@@ -11,6 +11,7 @@ A run directory holds::
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import os
 
@@ -69,6 +70,24 @@ class RunDirectory:
         if not isinstance(record, dict) or "family" not in record:
             raise ValueError(f"{self.record} must be a JSON object with a 'family' key.")
         return record
+
+    def set_aside(self):
+        """Moves an earlier run's ``run.json``, checkpoints, samples and logs into
+        ``previous-<UTC time>/`` of the directory (never deletes); returns that folder, or
+        ``None`` when there was nothing to move."""
+        parts = [p for p in (self.record, self.checkpoints, self.samples, self.logs) if tf.io.gfile.exists(p)]
+        if not parts:
+            return None
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
+        target = os.path.join(self.path, f"previous-{stamp}")
+        suffix = 1
+        while tf.io.gfile.exists(target):
+            suffix += 1
+            target = os.path.join(self.path, f"previous-{stamp}-{suffix}")
+        tf.io.gfile.makedirs(target)
+        for part in parts:
+            tf.io.gfile.rename(part, os.path.join(target, os.path.basename(part)))
+        return target
 
     def write(self, record):
         """Writes ``record`` to ``run.json`` atomically."""

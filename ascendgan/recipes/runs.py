@@ -13,13 +13,26 @@ import dataclasses
 import math
 import os
 
+import tensorflow as tf
+
 from ascendgan import compat
 from ascendgan import strategy as strategy_lib
 from ascendgan.models import get_family
 from ascendgan.recipes.datasets import DataSource, preset_dataset
 from ascendgan.recipes.run_dir import RunDirectory
 from ascendgan.training.callbacks import SampleGrid, Throughput
-from ascendgan.training.checkpoints import GANCheckpoint, restore_latest
+from ascendgan.training.checkpoints import (
+    UNREADABLE,
+    CheckpointError,
+    GANCheckpoint,
+    newest_restorable,
+    orphan_files,
+    remove_partial_saves,
+    restore_checkpoint,
+    restore_latest,
+    set_aside,
+    write_checkpoint_state,
+)
 from ascendgan.validation import check_int, check_seed
 
 keras = compat.keras
@@ -236,13 +249,10 @@ def train_gan(run):
         plan = plan_training(run, preset, int(one_pass.cardinality()), k)
         dataset = preset_dataset(preset, source, plan.batch_size, seed=run.seed)
 
-        run_dir.write(run_record(run, source, plan, overrides, strategy))
         gan.compile()
         first = next(iter(dataset.take(1)))
         gan.build_models(tuple(first[0].shape[1:]))
-        done = 0
-        if run.resume and restore_latest(gan, run_dir.checkpoints):
-            done = int(gan.generator_optimizer.iterations.numpy())
+        done = start_run(gan, run, run_dir, run_record(run, source, plan, overrides, strategy))
         result = {"run_dir": run.out, "steps": plan.steps, "resumed_from": done, "samples": []}
         if done >= plan.steps:
             result["final_step"] = done
@@ -293,14 +303,65 @@ def load_run(run_dir, checkpoint=None):
     with compat.precision_scope(policy):
         gan = get_family(record["family"]).build(run_preset(record), seed=record.get("seed"))
         gan.compile()
-    if checkpoint:
-        gan.build_models()
-        gan.checkpoint().restore(checkpoint).expect_partial()
-        return gan, checkpoint
-    path = restore_latest(gan, directory.checkpoints)
+    if checkpoint and not tf.io.gfile.isdir(str(checkpoint)):
+        return gan, restore_checkpoint(gan, checkpoint, "generator")
+    folder = str(checkpoint) if checkpoint else directory.checkpoints
+    path = restore_latest(gan, folder, "generator")
     if path is None:
-        raise FileNotFoundError(f"No checkpoint in {directory.checkpoints}")
+        raise FileNotFoundError(f"No checkpoint in {folder} (no ckpt-N.index file).")
     return gan, path
+
+
+def start_run(gan, run, run_dir, record):
+    """Prepares the run directory of a built, compiled ``gan`` for training; returns the
+    generator step it continues from.
+
+    - Leftovers of interrupted saves (``ckpt-N_temp/``, ``checkpoint.tmp*``) are removed.
+    - ``run.resume``: the newest checkpoint that restores completely is restored; unreadable
+      or incomplete ones (and data files without an index) are named in a warning and moved
+      to ``checkpoints/unreadable/``.
+      When checkpoints exist but none restores, :class:`CheckpointError` is raised and
+      nothing is written.
+    - not ``run.resume``: an earlier run in the directory (checkpoints, samples, logs,
+      ``run.json``) is moved to ``previous-<UTC time>/``, never deleted.
+    - ``run.json`` is written (atomically) last, once the model was built and restored.
+    """
+    remove_partial_saves(run_dir.checkpoints)
+    done = 0
+    if run.resume:
+        try:
+            path, skipped = newest_restorable(gan, run_dir.checkpoints, "all")
+        except CheckpointError as error:
+            raise CheckpointError(
+                f"{error} {_settings_change(run_dir, record)}Nothing was written; to start afresh in "
+                f"{run_dir.path}, pass --no-resume (GANRun(resume=False)), which moves the old run aside."
+            ) from None
+        unreadable = [p for p, _ in skipped] + orphan_files(run_dir.checkpoints)
+        if unreadable:  # kept for inspection; a new save would reuse their numbers
+            set_aside(unreadable, os.path.join(run_dir.checkpoints, UNREADABLE))
+        if path:
+            write_checkpoint_state(run_dir.checkpoints)
+            done = int(gan.generator_optimizer.iterations.numpy())
+    else:
+        moved = run_dir.set_aside()
+        if moved:
+            print(f"moved the earlier run of {run_dir.path} to {moved}")
+    run_dir.write(record)
+    return done
+
+
+def _settings_change(run_dir, record):
+    """'run.json says ...; ' when the directory's run was built differently from ``record``."""
+    try:
+        old = run_dir.read()
+    except (FileNotFoundError, ValueError):
+        return ""
+    keys = ("family", "preset", "overrides")
+    if all(old.get(key) == record.get(key) for key in keys):
+        return ""
+    before = ", ".join(f"{key}={old.get(key)!r}" for key in keys)
+    after = ", ".join(f"{key}={record.get(key)!r}" for key in keys)
+    return f"The run in this directory was built with {before}; this run asks for {after}. "
 
 
 def run_record(run, source, plan, overrides, strategy):
@@ -324,4 +385,4 @@ def run_record(run, source, plan, overrides, strategy):
 
 
 __all__ = ["GANRun", "StopAtStep", "TrainingPlan", "load_run", "plan_training", "replica_overrides",
-           "run_callbacks", "run_preset", "run_record", "train_gan"]
+           "run_callbacks", "run_preset", "run_record", "start_run", "train_gan"]

@@ -3,14 +3,21 @@
 from ascendgan.latents import LATENT_DISTRIBUTIONS, latent_prior
 from ascendgan.training.callbacks import SampleGrid, Throughput
 from ascendgan.training.checkpoints import (
+    CheckpointError,
+    CheckpointWarning,
     GANCheckpoint,
     PeriodicCheckpoint,
     checkpoint_manager,
+    find_checkpoints,
+    newest_restorable,
+    restore_checkpoint,
     restore_latest,
 )
 from ascendgan.training.gan import GAN
 
 __all__ = [
+    "CheckpointError",
+    "CheckpointWarning",
     "GAN",
     "GANCheckpoint",
     "LATENT_DISTRIBUTIONS",
@@ -18,6 +25,9 @@ __all__ = [
     "SampleGrid",
     "Throughput",
     "checkpoint_manager",
+    "find_checkpoints",
+    "newest_restorable",
+    "restore_checkpoint",
     "latent_prior",
     "restore_latest",
 ]

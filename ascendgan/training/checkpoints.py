@@ -10,12 +10,20 @@ classifier trainer and ``GANMetrics``' best checkpoint use the same pieces.
 
 from __future__ import annotations
 
+import os
+import re
+import warnings
+
 import tensorflow as tf
 
 from ascendgan import compat
-from ascendgan.validation import check_int
+from ascendgan.validation import check_choice, check_int
 
 keras = compat.keras
+
+
+#: Subfolder of a checkpoint directory that unreadable checkpoints are moved to.
+UNREADABLE = "unreadable"
 
 
 def checkpoint_manager(checkpoint, directory, max_to_keep=1, step_counter=None):
@@ -72,12 +80,17 @@ class PeriodicCheckpoint(keras.callbacks.Callback):
     def restore_latest(self):
         """Restores the latest checkpoint, if any; returns its path or None."""
         manager = self._ensure_manager()
-        if manager.latest_checkpoint:
-            manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-            self.restored_path = manager.latest_checkpoint
-        return manager.latest_checkpoint
+        path, skipped = _newest(lambda p: restore_into(manager.checkpoint, p), self.directory)
+        self.restored_path = path
+        if skipped:  # continue from the restored one; the skipped ones are not overwritten
+            set_aside([p for p, _ in skipped], os.path.join(self.directory, UNREADABLE))
+            write_checkpoint_state(self.directory)
+            self.manager = None
+            self._ensure_manager()
+        return path
 
     def on_train_begin(self, logs=None):
+        remove_partial_saves(self.directory)
         if self.restore:
             self.restore_latest()
         else:
@@ -133,13 +146,195 @@ class GANCheckpoint(PeriodicCheckpoint):
         return self.model.generator_optimizer.iterations
 
 
-def restore_latest(gan, directory):
-    """Restores the latest checkpoint of ``directory`` into ``gan``; returns its path or None."""
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read, or that does not restore every variable it must.
+
+    The message names the checkpoint and what went wrong (the read error, or the objects
+    of the model the checkpoint holds no value for).
+    """
+
+
+_CHECKPOINT_NUMBER = re.compile(r"-(\d+)$")
+
+
+def checkpoint_number(path):
+    """The number of a checkpoint prefix (``.../ckpt-15`` -> 15), or -1."""
+    match = _CHECKPOINT_NUMBER.search(str(path))
+    return int(match.group(1)) if match else -1
+
+
+def find_checkpoints(directory):
+    """The checkpoints of ``directory``, newest (highest number) first.
+
+    Found by their ``.index`` files, so a lost or stale ``checkpoint`` state file hides
+    none of them.
+    """
+    directory = str(directory)
+    if not tf.io.gfile.isdir(directory):
+        return []
+    prefixes = [name[: -len(".index")] for name in tf.io.gfile.listdir(directory)
+                if name.endswith(".index") and not name.startswith(".")]
+    prefixes.sort(key=lambda name: (checkpoint_number(name), name), reverse=True)
+    return [os.path.join(directory, name) for name in prefixes]
+
+
+def orphan_files(directory):
+    """Data files of ``directory`` whose ``.index`` is missing (a checkpoint that cannot be
+    restored, and whose number a new save would reuse)."""
+    directory = str(directory)
+    if not tf.io.gfile.isdir(directory):
+        return []
+    indexed = {os.path.basename(path) for path in find_checkpoints(directory)}
+    return sorted(os.path.join(directory, name) for name in tf.io.gfile.listdir(directory)
+                  if ".data-" in name and name.split(".data-")[0] not in indexed)
+
+
+def remove_partial_saves(directory):
+    """Deletes what an interrupted save leaves behind: ``ckpt-N_temp/`` folders and
+    ``checkpoint.tmp*`` state files (never a complete checkpoint). Returns the removed paths."""
+    directory = str(directory)
+    if not tf.io.gfile.isdir(directory):
+        return []
+    removed = []
+    for name in tf.io.gfile.listdir(directory):
+        name = name.rstrip("/")
+        path = os.path.join(directory, name)
+        if name.endswith("_temp") and tf.io.gfile.isdir(path):
+            tf.io.gfile.rmtree(path)
+        elif name.startswith("checkpoint.tmp"):
+            tf.io.gfile.remove(path)
+        else:
+            continue
+        removed.append(path)
+    return removed
+
+
+def _short(error):
+    text = re.sub(r"\{\{function_node [^}]*\}\}|\[Op:\w+\]", "", str(error))
+    text = " ".join(text.split())
+    return f"{type(error).__name__}: {text[:300]}{' ...' if len(text) > 300 else ''}"
+
+
+def restore_checkpoint(gan, path, part="all"):
+    """Restores checkpoint ``path`` into ``gan`` and checks that it restored completely.
+
+    Args:
+        gan: a ``GAN`` (its models are built first; for ``part="all"`` build it with the
+            image shape beforehand so the discriminator and both optimizers exist).
+        path: a checkpoint prefix (``.../ckpt-15``).
+        part: ``"all"`` (everything training needs: both networks, the averaged generator,
+            both optimizers, the latent generator's state) or ``"generator"`` (the generator
+            and the averaged generator, for sampling, evaluation and export).
+
+    Returns:
+        ``path``.
+
+    Raises:
+        CheckpointError: the files cannot be read (missing, truncated, corrupt), or some
+            variable of ``part`` has no value in the checkpoint (another model's checkpoint);
+            the message names the checkpoint.
+    """
+    check_choice("part", part, ("all", "generator"))
     gan.build_models()
-    latest = tf.train.latest_checkpoint(str(directory))
-    if latest:
-        gan.checkpoint().restore(latest).expect_partial()
-    return latest
+    what = "generator" if part == "generator" else "networks or optimizer"
+    return restore_into(_gan_checkpoint(gan, part, str(path)), path, what)
 
 
-__all__ = ["GANCheckpoint", "PeriodicCheckpoint", "checkpoint_manager", "restore_latest"]
+def _gan_checkpoint(gan, part, path):
+    try:
+        return gan.checkpoint(part, path=path)
+    except TypeError:  # a GAN subclass overriding checkpoint() without the keywords
+        return gan.checkpoint()
+
+
+def restore_into(checkpoint, path, what="variables"):
+    """Restores ``path`` into a ``tf.train.Checkpoint`` and checks that every existing object
+    of it got a value (:class:`CheckpointError` otherwise, naming ``path``); returns ``path``."""
+    path = str(path)
+    try:
+        tf.train.load_checkpoint(path)  # the index: names and shapes of every saved value
+    except Exception as error:  # noqa: BLE001 - any read failure is reported with the file
+        raise CheckpointError(f"Checkpoint {path} cannot be read ({_short(error)}).") from error
+    try:
+        status = checkpoint.restore(path)
+    except Exception as error:  # noqa: BLE001 - truncated data, bad checksum, wrong shapes
+        raise CheckpointError(f"Checkpoint {path} does not restore here ({_short(error)}).") from error
+    try:
+        status.assert_existing_objects_matched()
+    except AssertionError as error:
+        status.expect_partial()  # no second warning about the unused values
+        raise CheckpointError(
+            f"Checkpoint {path} is not a checkpoint of this model: it holds no value for some of "
+            f"its {what} ({_short(error)})."
+        ) from error
+    status.expect_partial()  # e.g. a generator-only restore leaves the rest of the file unused
+    return path
+
+
+def newest_restorable(gan, directory, part="all"):
+    """Restores the newest checkpoint of ``directory`` that restores completely into ``gan``
+    (:func:`restore_checkpoint`).
+
+    Unreadable or incomplete checkpoints are skipped with a :class:`CheckpointWarning`
+    naming each.
+
+    Returns:
+        ``(path, skipped)``: the restored checkpoint (``None`` when ``directory`` holds no
+        checkpoint) and the ``[(path, CheckpointError)]`` skipped before it.
+
+    Raises:
+        CheckpointError: checkpoints exist but none restores; the message names each.
+    """
+    return _newest(lambda path: restore_checkpoint(gan, path, part), directory)
+
+
+def _newest(restore, directory):
+    skipped = []
+    for path in find_checkpoints(directory):
+        try:
+            return restore(path), skipped
+        except CheckpointError as error:
+            warnings.warn(f"Skipping checkpoint {path}: {error}", CheckpointWarning, stacklevel=3)
+            skipped.append((path, error))
+    if skipped:
+        listing = "; ".join(str(error).rstrip(".") for _, error in skipped)
+        raise CheckpointError(f"None of the {len(skipped)} checkpoints in {directory} restores: {listing}.")
+    return None, skipped
+
+
+class CheckpointWarning(UserWarning):
+    """A checkpoint was skipped because it cannot be read or does not restore completely."""
+
+
+def set_aside(paths, destination):
+    """Moves each checkpoint prefix's files (``ckpt-N.index``, ``ckpt-N.data-*``) into
+    ``destination`` (never deletes); a path that is a file is moved as it is. Returns the moved files' new paths."""
+    moved = []
+    tf.io.gfile.makedirs(str(destination))
+    for prefix in paths:
+        files = [str(prefix)] if tf.io.gfile.exists(str(prefix)) else tf.io.gfile.glob(str(prefix) + ".*")
+        for name in files:
+            target = os.path.join(str(destination), os.path.basename(name))
+            tf.io.gfile.rename(name, target, overwrite=True)
+            moved.append(target)
+    return moved
+
+
+def write_checkpoint_state(directory):
+    """Rewrites the ``checkpoint`` state file from the checkpoints present in ``directory``
+    (newest = latest), so ``tf.train.CheckpointManager`` continues from them."""
+    found = find_checkpoints(directory)
+    if found:
+        tf.compat.v1.train.update_checkpoint_state(str(directory), found[0],
+                                                   all_model_checkpoint_paths=list(reversed(found)))
+
+
+def restore_latest(gan, directory, part="all"):
+    """Restores the newest checkpoint of ``directory`` that restores completely into ``gan``
+    (see :func:`newest_restorable`); returns its path, or ``None`` when there is none."""
+    return newest_restorable(gan, directory, part)[0]
+
+
+__all__ = ["UNREADABLE", "CheckpointError", "CheckpointWarning", "GANCheckpoint", "PeriodicCheckpoint", "checkpoint_manager",
+           "checkpoint_number", "find_checkpoints", "orphan_files", "newest_restorable", "remove_partial_saves",
+           "restore_checkpoint", "restore_into", "restore_latest", "set_aside", "write_checkpoint_state"]
