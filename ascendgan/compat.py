@@ -20,9 +20,13 @@ True
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import zipfile
 
+import h5py
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 
 #: True when legacy Keras 2 (``tf_keras``) is in use.
 LEGACY_KERAS = os.environ.get("TF_USE_LEGACY_KERAS", None) in ("true", "True", "1")
@@ -30,6 +34,7 @@ LEGACY_KERAS = os.environ.get("TF_USE_LEGACY_KERAS", None) in ("true", "True", "
 if LEGACY_KERAS:  # pragma: no cover - exercised by the legacy-mode test run
     try:
         import tf_keras as keras  # noqa: F401
+        from tf_keras.protobuf import saved_metadata_pb2  # the layer configs of a SavedModel
     except ImportError as error:  # pragma: no cover
         raise ImportError(
             "TF_USE_LEGACY_KERAS is set, so ascendgan needs legacy Keras 2, but the "
@@ -40,6 +45,7 @@ if LEGACY_KERAS:  # pragma: no cover - exercised by the legacy-mode test run
 else:
     import keras  # noqa: F401
 
+    saved_metadata_pb2 = None  # Keras 3 does not load SavedModel folders
     KERAS_VERSION = tuple(int(p) for p in keras.__version__.split(".")[:2])
 
 #: True when Keras 3 is in use.
@@ -79,6 +85,165 @@ def deserialize(config, custom_objects=None):
 def saved_model_suffix() -> str:
     """File suffix of the native whole-model format (``.keras`` in both modes)."""
     return ".keras"
+
+
+# ----------------------------------------------------------------------------- loading model files
+
+
+def load_model(path, safe_mode=True, compile=False, custom_objects=None):  # noqa: A002
+    """Loads a saved Keras model (``.keras``, ``.h5``, or a SavedModel folder in legacy Keras)
+    without running Python code stored in the file, in both Keras modes.
+
+    A saved ``Lambda`` layer (or any serialized Python ``lambda``: an activation, an
+    ``output_shape``, an RNN cell wrapper's function) holds Python bytecode that Keras runs
+    while rebuilding the model. Keras 3 refuses it in safe mode, but legacy Keras honours
+    ``safe_mode`` for ``.keras`` files only: ``.h5`` files and SavedModel folders execute it.
+    So, with ``safe_mode=True``, the model's config is read first (the ``model_config`` and
+    ``training_config`` attributes of an HDF5 file, ``config.json`` of a ``.keras`` zip, the
+    layer metadata of a SavedModel folder; the format is recognised from the content, not
+    the name) and any ``Lambda`` layer or serialized ``lambda`` is refused before Keras
+    deserializes anything; then Keras loads the file with ``safe_mode`` passed on. A
+    ``Lambda`` layer is refused even when it names a registered function (the check does not
+    judge code). Keras 3 cannot load SavedModel folders at all (use
+    ``keras.layers.TFSMLayer``).
+
+    Args:
+        path: the model file or SavedModel folder (any ``tf.io.gfile`` path).
+        safe_mode: refuse Python code in the file. ``False`` loads it anyway: only for
+            files you trust, since their code runs with your permissions.
+        compile: restore the training configuration (loss, optimizer) too. Off by default:
+            ascendgan loads models to run them.
+        custom_objects: classes or functions the file names that are not registered.
+
+    Returns:
+        The Keras model.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: ``safe_mode`` is on and the file holds Python code (the message names
+            the file, the layer and how to opt in), or its config cannot be read.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> from ascendgan import compat
+    >>> model = compat.keras.Sequential([compat.keras.Input((3,)), compat.layers.Dense(2)])
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.keras")
+    >>> model.save(path)
+    >>> compat.load_model(path).output_shape
+    (None, 2)
+    """
+    if not isinstance(safe_mode, bool):
+        raise TypeError(f"`safe_mode` must be True or False. Received: safe_mode={safe_mode!r}")
+    path = os.fspath(path)
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"No model file or SavedModel folder at {path!r}. Received: path={path!r}")
+    if safe_mode:
+        findings = list(dict.fromkeys(
+            found for config in _saved_configs(path) for found in python_code_in(config)))
+        if findings:
+            others = f" (and {len(findings) - 1} more places)" if len(findings) > 1 else ""
+            raise ValueError(
+                f"Refusing to load {path!r}: {findings[0]}{others}; loading would run that "
+                "Python code. Only if you trust the file, opt in with safe_mode=False "
+                "(ascendgan.compat.load_model) or --unsafe-extractor (ascendgan evaluate)."
+            )
+    return keras.models.load_model(path, custom_objects=custom_objects, compile=compile,
+                                   safe_mode=safe_mode)
+
+
+def python_code_in(config, layers=()):
+    """Where a saved model config holds Python code: a list of one-line descriptions
+    (empty when there is none).
+
+    Looks for ``Lambda`` layers, serialized lambdas (``{"class_name": "__lambda__"}``,
+    Keras 3 and the ``.keras`` format) and legacy Keras's ``"<name>_type": "lambda"``
+    entries (``function_type`` of a ``Lambda``, ``output_shape_type``, the cell wrappers'
+    ``dropout_fn_type`` / ``residual_fn_type``). Layers are named by their path in the
+    model (``"model/inner/my_lambda"``).
+
+    Example:
+
+    >>> python_code_in({"class_name": "Lambda", "config": {"name": "f", "function": "..."}})
+    ["layer 'f' is a Lambda layer"]
+    """
+    found = []
+    if isinstance(config, dict):
+        inner = config.get("config")
+        name = inner.get("name") if isinstance(inner, dict) else None
+        name = name if isinstance(name, str) else config.get("name")
+        class_name = config.get("class_name")
+        if isinstance(class_name, str) and isinstance(name, str):
+            layers = (*layers, name)
+        where = "/".join(layers) or "<top level>"
+        if class_name == "Lambda":
+            return [f"layer {where!r} is a Lambda layer"]
+        if class_name == "__lambda__":
+            return [f"layer {where!r} holds a serialized Python lambda"]
+        for key, value in config.items():
+            if isinstance(key, str) and key.endswith("_type") and value == "lambda":
+                found.append(f"layer {where!r} holds a serialized Python lambda ({key!r})")
+            else:
+                found.extend(python_code_in(value, layers))
+    elif isinstance(config, (list, tuple)):
+        for item in config:
+            found.extend(python_code_in(item, layers))
+    return found
+
+
+def _json_config(text, path, what):
+    try:
+        return json.loads(text.decode("utf-8") if isinstance(text, bytes) else str(text))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"Cannot check {path!r} for Python code: its {what} is not valid JSON ({error})."
+        ) from error
+
+
+def _saved_configs(path):
+    """The JSON configs a Keras loader could deserialize from ``path`` (possibly none). A file
+    is read both as a zip (``.keras``) and as HDF5, since the loaders choose by name and a file
+    can be both."""
+    if tf.io.gfile.isdir(path):
+        return _saved_model_configs(path)
+    configs = []
+    with tf.io.gfile.GFile(path, "rb") as handle:
+        if zipfile.is_zipfile(handle):
+            handle.seek(0)
+            with zipfile.ZipFile(handle) as archive:
+                if "config.json" in archive.namelist():
+                    configs.append(_json_config(archive.read("config.json"), path, "config.json"))
+        handle.seek(0)
+        try:
+            h5 = h5py.File(handle, "r")
+        except OSError:
+            return configs  # not HDF5: Keras names what it expected
+        with h5:
+            configs += [_json_config(h5.attrs[key], path, f"HDF5 attribute {key!r}")
+                        for key in ("model_config", "training_config") if key in h5.attrs]
+    return configs
+
+
+def _saved_model_configs(path):
+    """Layer configs of a SavedModel folder: ``keras_metadata.pb`` (legacy Keras reads the
+    layers from it) and the object graph's own Keras metadata (older files)."""
+    texts = []
+    metadata_file = os.path.join(path, "keras_metadata.pb")
+    if saved_metadata_pb2 is not None and tf.io.gfile.exists(metadata_file):
+        metadata = saved_metadata_pb2.SavedMetadata()
+        with tf.io.gfile.GFile(metadata_file, "rb") as handle:
+            metadata.ParseFromString(handle.read())
+        texts += [(node.metadata, "keras_metadata.pb") for node in metadata.nodes]
+    graph_file = os.path.join(path, "saved_model.pb")
+    if tf.io.gfile.exists(graph_file):
+        saved_model = saved_model_pb2.SavedModel()
+        with tf.io.gfile.GFile(graph_file, "rb") as handle:
+            saved_model.ParseFromString(handle.read())
+        for graph in saved_model.meta_graphs:
+            for node in graph.object_graph_def.nodes:
+                if node.WhichOneof("kind") == "user_object" and node.user_object.metadata:
+                    texts.append((node.user_object.metadata, "saved_model.pb"))
+    return [_json_config(text, path, f"layer metadata in {where}") for text, where in texts if text]
 
 
 # ----------------------------------------------------------------------------- dtype policies
@@ -264,6 +429,8 @@ __all__ = [
     "apply_gradients",
     "build_optimizer",
     "is_loss_scale_optimizer",
+    "load_model",
+    "python_code_in",
     "scale_loss",
     "clear_session",
     "deserialize",
