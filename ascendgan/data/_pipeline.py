@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from ascendgan.data.errors import DataFormatError
 from ascendgan.validation import check_bool, check_int, check_seed
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -60,6 +61,32 @@ def check_channels(channels, argument: str = "channels") -> int:
 def check_limit(limit):
     """``None`` or a positive int: how many examples (from the start) a loader keeps."""
     return check_int("limit", limit, minimum=1, allow_none=True)
+
+
+def check_num_classes(num_classes):
+    """``None`` or a positive int: the number of classes labels must fit (``[0, num_classes)``)."""
+    return check_int("num_classes", num_classes, minimum=1, allow_none=True)
+
+
+def check_label_range(labels, num_classes: int, source: str, why: str):
+    """DataFormatError naming ``source`` when some ``labels`` are outside
+    ``[0, num_classes)``: how many, which values, and ``why`` the bound holds (e.g.
+    ``"num_classes=10"``). Returns the labels as an int64 array."""
+    labels = np.asarray(labels).reshape(-1)
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        raise DataFormatError(
+            f"{source}: labels must be integer class ids. Found dtype {labels.dtype.name}."
+        )
+    labels = labels.astype(np.int64)
+    bad = (labels < 0) | (labels >= num_classes)
+    if bad.any():
+        values = np.unique(labels[bad])
+        shown = ", ".join(str(v) for v in values[:8]) + (", ..." if len(values) > 8 else "")
+        raise DataFormatError(
+            f"{source}: {int(bad.sum())} of {labels.size} labels are outside [0, {num_classes}) "
+            f"({why}). Found label values: {shown}."
+        )
+    return labels
 
 
 def apply_limit(items, limit):

@@ -27,7 +27,7 @@ from ascendgan import compat
 from ascendgan.data import _files, _images, _pipeline
 from ascendgan.data._image_pipeline import ImageSpec, image_file_dataset, read_uint8
 from ascendgan.data.errors import DataFormatError, DatasetNotFoundError
-from ascendgan.data.image_folder import list_image_files
+from ascendgan.data.image_folder import check_class_folders, list_image_files
 from ascendgan.validation import check_bool, check_choice
 
 __all__ = ["CIFAR10_CLASSES", "CIFAR10_FORMATS", "cifar10", "cifar10_arrays"]
@@ -157,7 +157,7 @@ def _read_mat(path: str):
 _READERS = {"python": _read_python, "binary": _read_binary, "mat": _read_mat}
 
 
-def _to_images(path: str, data, labels):
+def _to_images(path: str, data, labels, num_classes=None):
     data = np.asarray(data)
     labels = np.asarray(labels)
     if data.ndim != 2 or data.shape[1] != _RECORD or data.dtype != np.uint8:
@@ -171,12 +171,10 @@ def _to_images(path: str, data, labels):
             f"{path!r}: expected one label per image ({len(data)} labels). Found labels of "
             f"shape {labels.shape}."
         )
-    labels = labels.astype(np.int64)
-    if len(labels) and (labels.min() < 0 or labels.max() > 9):
-        raise DataFormatError(
-            f"{path!r}: CIFAR-10 labels must be 0..9. Found values from {labels.min()} to "
-            f"{labels.max()}."
-        )
+    labels = _pipeline.check_label_range(labels, len(CIFAR10_CLASSES), repr(path),
+                                         "CIFAR-10's num_classes=10: classes 0..9")
+    if num_classes is not None:
+        _pipeline.check_label_range(labels, num_classes, repr(path), f"num_classes={num_classes}")
     images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(images), labels.astype(np.int32)
 
@@ -233,8 +231,9 @@ def _folder_classes(folder: str):
     )
 
 
-def _resolve(path, split, fmt, download):
-    """-> ("arrays", (images, labels)) or ("folder", (files, labels))."""
+def _resolve(path, split, fmt, download, num_classes=None):
+    """-> ("arrays", (images, labels)) or ("folder", (files, labels)); labels checked to be
+    in [0, 10) and, when given, [0, num_classes) (DataFormatError naming the file)."""
     check_choice("split", split, CIFAR10_SPLITS)
     check_choice("format", fmt, CIFAR10_FORMATS)
     download = check_bool("download", download)
@@ -253,9 +252,13 @@ def _resolve(path, split, fmt, download):
                 _locate_batches(candidate, "python", split) if os.path.isdir(candidate) else None
             )
             if files:
-                return "arrays", _read_all(files, "python")
+                return "arrays", _read_all(files, "python", num_classes)
         if download:
-            return "arrays", _download(split)
+            images, labels = _download(split)
+            if num_classes is not None:
+                _pipeline.check_label_range(labels, num_classes, "keras.datasets.cifar10",
+                                            f"num_classes={num_classes}")
+            return "arrays", (images, labels)
         raise DatasetNotFoundError(
             f"CIFAR-10 was not found: path=None and Keras's cache holds no python batches "
             f"(looked in {candidates}).\n{_HOW_TO_GET}"
@@ -272,19 +275,20 @@ def _resolve(path, split, fmt, download):
             if folder is not None:
                 classes = _folder_classes(folder)
                 files, labels, _ = list_image_files(folder, with_labels=True, class_names=classes)
+                check_class_folders(folder, classes, files, labels, num_classes)
                 return "folder", (files, labels)
         else:
             files = _locate_batches(path, candidate, split)
             if files:
-                return "arrays", _read_all(files, candidate)
+                return "arrays", _read_all(files, candidate, num_classes)
     looked = "\n".join(f"  - {c}: {_looked_for(path, c, split)}" for c in formats)
     raise DatasetNotFoundError(
         f'CIFAR-10 split "{split}" was not found in {path!r}. Looked for:\n{looked}\n{_HOW_TO_GET}'
     )
 
 
-def _read_all(files, fmt):
-    parts = [_to_images(f, *_READERS[fmt](f)) for f in files]
+def _read_all(files, fmt, num_classes=None):
+    parts = [_to_images(f, *_READERS[fmt](f), num_classes=num_classes) for f in files]
     return (
         np.concatenate([p[0] for p in parts]),
         np.concatenate([p[1] for p in parts]),
@@ -331,7 +335,8 @@ def cifar10_arrays(path=None, split="train", format="auto", download=False):  # 
     Raises:
         DatasetNotFoundError: no batches found (the message lists where it looked), or a
             batch missing from an otherwise present set.
-        DataFormatError: a truncated or malformed batch file (named in the message).
+        DataFormatError: a truncated or malformed batch file, or a label outside 0..9
+            (the file is named in the message).
 
     Example:
 
@@ -357,6 +362,7 @@ def cifar10(
     repeat=False,
     download=False,
     limit=None,
+    num_classes=None,
 ):
     """CIFAR-10 as a ``tf.data.Dataset`` of batches in [-1, 1].
 
@@ -377,6 +383,10 @@ def cifar10(
         download: allow a download through Keras when ``path`` is None.
         limit: use only the first ``limit`` images of the split (before shuffling; for an
             image folder, in class order). None: all.
+        num_classes: the classes of the model the labels are for: with ``with_labels``, a
+            label outside ``[0, num_classes)`` is a :class:`DataFormatError` naming the
+            batch file or class folder (labels are always checked to be 0..9). None: no
+            further check.
 
     Returns:
         A ``tf.data.Dataset`` of float32 images ``(batch, 32, 32, 3)`` in [-1, 1] and, with
@@ -391,7 +401,8 @@ def cifar10(
     batching = _pipeline.Batching(batch_size, shuffle, seed, drop_remainder, repeat)
     with_labels = check_bool("with_labels", with_labels)
     limit = _pipeline.check_limit(limit)
-    kind, payload = _resolve(path, split, format, download)
+    num_classes = _pipeline.check_num_classes(num_classes)
+    kind, payload = _resolve(path, split, format, download, num_classes if with_labels else None)
     description = f'CIFAR-10 split "{split}"'
     examples, labels = (_pipeline.apply_limit(a, limit) for a in payload)
     labels = labels if with_labels else None

@@ -6,13 +6,15 @@ They subclass the built-in exceptions a caller would catch anyway, so
 - :class:`DatasetNotFoundError` (a ``FileNotFoundError``): a data set or file is not where
   the loader looked; the message lists the places and how to get the data.
 - :class:`DataFormatError` (a ``ValueError``): a file exists but is not in the expected
-  format (wrong IDX magic, truncated batch, wrong shape, ...); the message names the file.
+  format (wrong IDX magic, truncated batch, wrong shape, a label outside ``[0, num_classes)``,
+  ...); the message names the file.
 - :class:`CorruptImageWarning` (a ``UserWarning``): an image that could not be decoded was
   skipped because the caller passed ``skip_corrupt=True``.
 
 Errors found while a ``tf.data`` pipeline runs (an image that does not decode, has the
-wrong number of channels or an odd A|B width) surface as ``tf.errors.InvalidArgumentError``
-when the batch holding the image is produced; their message names the file as well.
+wrong number of channels, or an A|B file that is not twice as wide as high) surface as
+``tf.errors.InvalidArgumentError`` when the batch holding the image is produced; their
+message names the file as well.
 
 Example:
 

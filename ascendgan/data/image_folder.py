@@ -13,6 +13,24 @@ from ascendgan.validation import check_bool
 __all__ = ["IMAGE_EXTENSIONS", "image_folder", "image_folder_arrays", "list_image_files"]
 
 
+def check_class_folders(path, class_names, files, labels, num_classes):
+    """DataFormatError naming the folder, the class sub-folders whose labels are
+    ``>= num_classes``, how many images they hold and one of them (labels of class
+    folders are never negative). Nothing to check when ``num_classes`` is None."""
+    if num_classes is None or class_names is None or len(class_names) <= num_classes:
+        return
+    outside = [(f, label) for f, label in zip(files, labels) if label >= num_classes]
+    extra = list(class_names[num_classes:])
+    raise DataFormatError(
+        f"{path!r} has {len(class_names)} class sub-folders (labels 0..{len(class_names) - 1}) "
+        f"but num_classes={num_classes}: {len(outside)} images have labels outside "
+        f"[0, {num_classes}) (label values {num_classes}..{len(class_names) - 1}: sub-folders "
+        f"{extra[:5]}{' ...' if len(extra) > 5 else ''}, e.g. {outside[0][0]!r}). Remove "
+        f"those sub-folders, pass `class_names`, or use a model with num_classes="
+        f"{len(class_names)}."
+    )
+
+
 def list_image_files(path, with_labels=False, class_names=None):
     """Lists the images of a folder, sorted, with class labels from sub-folder names.
 
@@ -116,10 +134,13 @@ def list_image_files(path, with_labels=False, class_names=None):
     return files, labels, class_names
 
 
-def _listed(path, with_labels, class_names, limit):
-    """:func:`list_image_files` keeping the first ``limit`` files."""
+def _listed(path, with_labels, class_names, limit, num_classes=None):
+    """:func:`list_image_files` keeping the first ``limit`` files; with ``num_classes``,
+    every class (before the limit) must have a label below it."""
     limit = _pipeline.check_limit(limit)
+    num_classes = _pipeline.check_num_classes(num_classes)
     files, labels, names = list_image_files(path, with_labels=with_labels, class_names=class_names)
+    check_class_folders(path, names, files, labels, num_classes)
     return _pipeline.apply_limit(files, limit), _pipeline.apply_limit(labels, limit), names
 
 
@@ -140,6 +161,7 @@ def image_folder(
     interpolation="bilinear",
     cache=False,
     limit=None,
+    num_classes=None,
 ):
     """A folder of images as a ``tf.data.Dataset`` of batches in [-1, 1].
 
@@ -187,14 +209,19 @@ def image_folder(
             folders that fit in memory; the shuffle then works on decoded images).
         limit: use only the first ``limit`` files (sorted order, before shuffling; with
             class sub-folders these are the first classes). None: all.
+        num_classes: with ``with_labels``, the classes of the model the labels are for:
+            more class sub-folders than ``num_classes`` (labels outside
+            ``[0, num_classes)``) is a :class:`DataFormatError` naming the folder and the
+            extra sub-folders. None: any number of classes.
 
     Returns:
         A ``tf.data.Dataset`` of float32 images ``(batch, height, width, channels)`` in
         [-1, 1], or ``(images, labels)`` with int32 labels.
 
     Raises:
-        DatasetNotFoundError / DataFormatError: eagerly, for a missing or empty folder, or
-            a first file that cannot be decoded when its size is needed.
+        DatasetNotFoundError / DataFormatError: eagerly, for a missing or empty folder,
+            class sub-folders beyond ``num_classes``, or a first file that cannot be
+            decoded when its size is needed.
 
     Example:
 
@@ -208,7 +235,7 @@ def image_folder(
                      skip_corrupt=skip_corrupt)
     batching = _pipeline.Batching(batch_size, shuffle, seed, drop_remainder, repeat)
     cache = check_bool("cache", cache)
-    files, labels, names = _listed(path, with_labels, class_names, limit)
+    files, labels, names = _listed(path, with_labels, class_names, limit, num_classes)
     dataset = image_file_dataset(
         files, labels, spec, batching, description=f"the image folder {path!r}", cache=cache
     )

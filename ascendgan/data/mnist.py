@@ -15,11 +15,15 @@ from ascendgan import compat
 from ascendgan.data import _files, _pipeline
 from ascendgan.data.errors import DataFormatError, DatasetNotFoundError
 from ascendgan.data.shipped import shipped_path
-from ascendgan.validation import check_bool, check_choice
+from ascendgan.validation import check_bool, check_choice, check_int
 
 __all__ = ["MNIST_SPLITS", "mnist", "mnist_arrays", "read_idx"]
 
 MNIST_SPLITS = ("train", "test")
+#: MNIST's classes: the digits 0..9.
+_MNIST_CLASSES = 10
+#: The IDX dimensions of MNIST's files: images (count, height, width), labels (count,).
+_IMAGES_NDIM, _LABELS_NDIM = 3, 1
 
 #: IDX type byte -> numpy dtype (big-endian, as the format stores numbers).
 _IDX_TYPES = {
@@ -46,7 +50,7 @@ _HOW_TO_GET = (
 )
 
 
-def read_idx(path) -> np.ndarray:
+def read_idx(path, ndim=None) -> np.ndarray:
     """Reads one IDX file (gzip-compressed or raw) into a numpy array.
 
     The file may be local or on any file system ``tf.io.gfile`` supports. Compression is
@@ -54,6 +58,9 @@ def read_idx(path) -> np.ndarray:
 
     Args:
         path: the IDX file.
+        ndim: the number of dimensions the file must have (its role: 3 for an images
+            file, 1 for a labels file), checked against the magic number's last byte
+            before anything else is read. None: any.
 
     Returns:
         An array of the file's dimensions and type, converted to native byte order
@@ -61,8 +68,9 @@ def read_idx(path) -> np.ndarray:
 
     Raises:
         DatasetNotFoundError: the file does not exist.
-        DataFormatError: wrong magic number, unknown type code, or a data size that does
-            not match the header (a truncated or padded file); the message names the file.
+        DataFormatError: wrong magic number (not an IDX file, or not of ``ndim``
+            dimensions), unknown type code, or a data size that does not match the header
+            (a truncated or padded file); the message names the file.
 
     Example:
 
@@ -76,6 +84,7 @@ def read_idx(path) -> np.ndarray:
         (the file format section).
     """
     path = _files.as_path(path)
+    ndim_expected = check_int("ndim", ndim, minimum=1, maximum=255, allow_none=True)
     data = _files.read_maybe_gzip(path)
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
         raise DataFormatError(
@@ -85,6 +94,13 @@ def read_idx(path) -> np.ndarray:
         )
     dtype = _IDX_TYPES[data[2]]
     ndim = data[3]
+    if ndim_expected is not None and ndim != ndim_expected:
+        raise DataFormatError(
+            f"{path!r} has the wrong IDX magic number: expected 0x0000{data[2]:02x}"
+            f"{ndim_expected:02x} (type 0x{data[2]:02x}, {ndim_expected} dimension"
+            f"{'s' if ndim_expected > 1 else ''}), found 0x{data[:4].hex()} ({ndim} "
+            f"dimension{'s' if ndim != 1 else ''}). Images and labels files may be swapped."
+        )
     header = 4 + 4 * ndim
     if ndim == 0 or len(data) < header:
         raise DataFormatError(
@@ -120,8 +136,8 @@ def _idx_pair(folder: str, split: str):
 
 
 def _from_idx(images_path: str, labels_path: str):
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
+    images = read_idx(images_path, ndim=_IMAGES_NDIM)
+    labels = read_idx(labels_path, ndim=_LABELS_NDIM)
     if images.ndim != 3 or images.dtype != np.uint8:
         raise DataFormatError(
             f"{images_path!r} must hold uint8 images of shape (count, height, width). "
@@ -193,7 +209,8 @@ def mnist_arrays(path=None, split="train", download=False):
     Raises:
         DatasetNotFoundError: the files are not there (the message says where the loader
             looked and how to get them).
-        DataFormatError: a file is not a valid IDX file, or images and labels disagree.
+        DataFormatError: a file is not a valid IDX file (wrong magic number, truncated,
+            ...), images and labels disagree, or a label is not a digit 0..9.
 
     Example:
 
@@ -202,24 +219,33 @@ def mnist_arrays(path=None, split="train", download=False):
     >>> images.shape, images.dtype.name, labels.dtype.name
     ((10000, 28, 28, 1), 'uint8', 'int32')
     """
+    images, labels, _ = _load(path, split, download)
+    return images, labels
+
+
+def _load(path, split, download):
+    """-> ``(images, labels, source)``: :func:`mnist_arrays`'s arrays, the labels checked
+    to be digits 0..9, and where the labels came from (quoted, for error messages)."""
     check_choice("split", split, MNIST_SPLITS)
     download = check_bool("download", download)
-    if path is None:
-        if split == "test":
-            images_path, labels_path = _idx_pair(shipped_path("mnist"), "test")[0]
-            images, labels = _from_idx(images_path, labels_path)
+    if path is None and split == "test":
+        images_path, labels_path = _idx_pair(shipped_path("mnist"), "test")[0]
+        images, labels = _from_idx(images_path, labels_path)
+        source = repr(labels_path)
+    elif path is None:
+        cached = os.path.join(_files.keras_datasets_dir(), "mnist.npz")
+        if os.path.exists(cached):
+            images, labels = _from_npz(cached, split)
+            source = f"{cached!r} (y_{split})"
+        elif download:
+            images, labels = _download(split)
+            source = "keras.datasets.mnist.load_data()"
         else:
-            cached = os.path.join(_files.keras_datasets_dir(), "mnist.npz")
-            if os.path.exists(cached):
-                images, labels = _from_npz(cached, split)
-            elif download:
-                images, labels = _download(split)
-            else:
-                raise DatasetNotFoundError(
-                    f'MNIST split "{split}" was not found: path=None and Keras\'s cache '
-                    f"{cached!r} does not exist (looked there; the copy shipped with ascendgan "
-                    f"holds the test split only).\n{_HOW_TO_GET}"
-                )
+            raise DatasetNotFoundError(
+                f'MNIST split "{split}" was not found: path=None and Keras\'s cache '
+                f"{cached!r} does not exist (looked there; the copy shipped with ascendgan "
+                f"holds the test split only).\n{_HOW_TO_GET}"
+            )
     else:
         path = _files.as_path(path)
         if not _files.exists(path):
@@ -228,6 +254,7 @@ def mnist_arrays(path=None, split="train", download=False):
             )
         if not _files.isdir(path):
             images, labels = _from_npz(path, split)
+            source = f"{path!r} (y_{split})"
         else:
             (images_path, labels_path), prefix = _idx_pair(path, split)
             if images_path is None or labels_path is None:
@@ -239,8 +266,11 @@ def mnist_arrays(path=None, split="train", download=False):
                     f"\n{_HOW_TO_GET}"
                 )
             images, labels = _from_idx(images_path, labels_path)
+            source = repr(labels_path)
+    labels = _pipeline.check_label_range(labels, _MNIST_CLASSES, source,
+                                         "MNIST's num_classes=10: digits 0..9")
     images = np.ascontiguousarray(images, dtype=np.uint8)[..., np.newaxis]
-    return images, np.asarray(labels).astype(np.int32).reshape(-1)
+    return images, labels.astype(np.int32), source
 
 
 def mnist(
@@ -254,6 +284,7 @@ def mnist(
     repeat=False,
     download=False,
     limit=None,
+    num_classes=None,
 ):
     """MNIST as a ``tf.data.Dataset`` of batches in [-1, 1].
 
@@ -275,6 +306,10 @@ def mnist(
             and the train split is not cached. Off by default: no network access.
         limit: use only the first ``limit`` images of the split (before shuffling; for
             tiny runs). None: all.
+        num_classes: the classes of the model the labels are for: with ``with_labels``,
+            a label outside ``[0, num_classes)`` is a :class:`DataFormatError` naming the
+            labels file (MNIST's labels are always checked to be digits 0..9). None: no
+            further check.
 
     Returns:
         A ``tf.data.Dataset`` of float32 images ``(batch_size, 28, 28, 1)`` in [-1, 1] and,
@@ -291,7 +326,10 @@ def mnist(
     batching = _pipeline.Batching(batch_size, shuffle, seed, drop_remainder, repeat)
     with_labels = check_bool("with_labels", with_labels)
     limit = _pipeline.check_limit(limit)
-    images, labels = mnist_arrays(path=path, split=split, download=download)
+    num_classes = _pipeline.check_num_classes(num_classes)
+    images, labels, source = _load(path, split, download)
+    if with_labels and num_classes is not None:
+        _pipeline.check_label_range(labels, num_classes, source, f"num_classes={num_classes}")
     images, labels = _pipeline.apply_limit(images, limit), _pipeline.apply_limit(labels, limit)
     return _pipeline.arrays_dataset(
         images, labels if with_labels else None, batching, f'MNIST split "{split}"'

@@ -13,6 +13,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ascendgan.data import _files, _images, _pipeline
+from ascendgan.data._image_pipeline import probe
 from ascendgan.data.errors import DataFormatError
 from ascendgan.data.image_folder import list_image_files
 from ascendgan.validation import check_bool, check_choice
@@ -57,6 +58,57 @@ def _list_pairs(path: str):
     return "side_by_side", list_image_files(path)[0]
 
 
+# ----------------------------------------------------------------------------- shapes
+#
+# The pix2pix jitter resizes both images of a pair to load_size x load_size, so a pair is
+# two square images of one size: an A|B file is twice as wide as high, A/ and B/ files are
+# square and equal. The first file (pair) is checked eagerly (DataFormatError); every file
+# is checked again in the pipeline (InvalidArgumentError naming it).
+
+
+def _side_by_side_error(path, height, width):
+    return (
+        f"The paired image file {path!r} is {height}x{width} (height x width); a side-by-side "
+        f"A|B file must be twice as wide as high (two square halves, width = 2 x height = "
+        f"{2 * height}), since both halves are resized to load_size x load_size."
+    )
+
+
+def _folders_error(path_a, size_a, path_b, size_b):
+    if size_a != size_b:
+        return (
+            f"The paired images {path_a!r} ({size_a[0]}x{size_a[1]}) and {path_b!r} "
+            f"({size_b[0]}x{size_b[1]}) differ in size; the A and B images of a pair must "
+            "have the same height and width."
+        )
+    return (
+        f"The paired images {path_a!r} and {path_b!r} are {size_a[0]}x{size_a[1]} (height x "
+        "width); A/B pairs must be square, since both are resized to load_size x load_size. "
+        "Crop them to squares first."
+    )
+
+
+def _first_size(paths, channels, skip_corrupt):
+    """Sizes of the first file(s) that decode (all of ``paths`` for a pair); None if none."""
+    for group in paths:
+        sizes = [probe(p, channels, undecodable_ok=skip_corrupt) for p in group]
+        if all(size is not None for size in sizes):
+            return group, sizes
+    return None, None
+
+
+def _check_first(layout, found, channels, skip_corrupt):
+    """DataFormatError naming the file(s) when the first pair is not two equal squares."""
+    if layout == "side_by_side":
+        group, sizes = _first_size([[f] for f in found], channels, skip_corrupt)
+        if group and sizes[0][1] != 2 * sizes[0][0]:
+            raise DataFormatError(_side_by_side_error(group[0], *sizes[0]))
+        return
+    group, sizes = _first_size(list(zip(*found)), channels, skip_corrupt)
+    if group and (sizes[0] != sizes[1] or sizes[0][0] != sizes[0][1]):
+        raise DataFormatError(_folders_error(group[0], sizes[0], group[1], sizes[1]))
+
+
 # ----------------------------------------------------------------------------- layouts
 
 
@@ -70,15 +122,17 @@ def _side_by_side(files, channels, batching, skip_corrupt, description):
     def halves(element):
         path = element["path"]
         image = _images.decoded(element, "path", "image", "ok", skip_corrupt)
-        width = tf.shape(image)[1]
+        height, width = tf.shape(image)[0], tf.shape(image)[1]
         check = _images.assert_that(
-            tf.equal(width % 2, 0),
+            tf.equal(width, 2 * height),
             "ascendgan.data: the paired image file ",
             path,
             " is ",
+            _images.number(height),
+            "x",
             _images.number(width),
-            " pixels wide; a side-by-side A|B pair needs an even width (two halves of "
-            "equal width).",
+            " (height x width); a side-by-side A|B file must be twice as wide as high (two "
+            "square halves, width = 2 x height).",
         )
         image = _images.after(image, check)
         half = width // 2
@@ -118,7 +172,20 @@ def _two_folders(a_files, b_files, channels, batching, skip_corrupt, description
             ") differ in size; the A and B images of a pair must have the same height "
             "and width.",
         )
-        a = _images.after(a, check)
+        square = _images.assert_that(
+            tf.equal(shape_a[0], shape_a[1]),
+            "ascendgan.data: the paired images ",
+            element["path_a"],
+            " and ",
+            element["path_b"],
+            " are ",
+            _images.number(shape_a[0]),
+            "x",
+            _images.number(shape_a[1]),
+            " (height x width); A/B pairs must be square, since both are resized to "
+            "load_size x load_size.",
+        )
+        a = _images.after(a, check, square)
         a = _images.fix_channels(a, element["path_a"], channels)
         b = _images.fix_channels(b, element["path_b"], channels)
         return a, b, element["seed"]
@@ -151,11 +218,16 @@ def paired_images(
     Two layouts are read:
 
     - side by side (the pix2pix data sets, e.g. ``facades/train/*.jpg``): each file holds
-      A in its left half and B in its right half. The width must be even; an odd width
-      is an error naming the file.
+      A in its left half and B in its right half, two squares: the width must be twice
+      the height (512x256 for facades), otherwise an error names the file.
     - two folders ``path/A/`` and ``path/B/`` of files with the same names (extensions may
-      differ), as before pix2pix's ``combine_A_and_B``; both images of a pair must have
-      the same size, otherwise an error names both files.
+      differ), as before pix2pix's ``combine_A_and_B``; both images of a pair must be
+      square and of the same size, otherwise an error names both files.
+
+    Pairs must be squares because the jitter resizes them to ``load_size`` x
+    ``load_size``: anything else would be distorted silently. The first file (or pair) is
+    checked when the dataset is made (:class:`DataFormatError`); every file is checked
+    again while iterating (``tf.errors.InvalidArgumentError`` naming it).
 
     ``direction="AtoB"`` yields ``(A, B)``, ``"BtoA"`` yields ``(B, A)`` (facades is
     photo | labels, and the pix2pix facades model maps labels to photos: ``"BtoA"``).
@@ -186,6 +258,11 @@ def paired_images(
         A ``tf.data.Dataset`` of ``(source, target)``, each float32
         ``(batch, crop_size, crop_size, channels)`` in [-1, 1].
 
+    Raises:
+        DataFormatError: at the call, when the first A|B file is not twice as wide as high
+            or the first A/B pair is not two equal squares (naming the file or files), or
+            the A/ and B/ file names differ.
+
     Example:
 
     >>> import ascendgan
@@ -206,6 +283,7 @@ def paired_images(
     limit = _pipeline.check_limit(limit)
     description = f"the paired image folder {path!r}"
     layout, found = _list_pairs(path)
+    _check_first(layout, found, channels, skip_corrupt)
     if layout == "side_by_side":
         files = _pipeline.apply_limit(found, limit)
         dataset = _side_by_side(files, channels, batching, skip_corrupt, description)

@@ -19,8 +19,10 @@ def conditional_inputs(inputs, num_classes, owner, first_name):
     """``(x, labels)`` from ``x`` or ``[x, labels]``, checked against ``num_classes``.
 
     The one label check of the conditional networks: ``labels`` (shape ``(batch,)`` or
-    ``(batch, 1)``) come back as int32 ``(batch,)`` ids that must lie in
-    ``[0, num_classes)`` -- an error in eager mode, an assertion in a graph.
+    ``(batch, 1)``) must be integers (float labels such as 1.7 are refused, not truncated)
+    in ``[0, num_classes)``, one per example of ``x``. They come back as int32
+    ``(batch,)`` ids. A ValueError names the values in eager mode; in a graph a cheap
+    assertion checks the range and the batch sizes.
     """
     if isinstance(inputs, (list, tuple)):
         if len(inputs) != 2:
@@ -33,20 +35,53 @@ def conditional_inputs(inputs, num_classes, owner, first_name):
                 f"{owner} was created with num_classes=None (unconditional), so it takes "
                 f"`{first_name}` alone. Received: [{first_name}, labels]."
             )
-        labels = tf.reshape(tf.cast(inputs[1], tf.int32), [-1])
-        checks = [
-            tf.debugging.assert_non_negative(labels, message=f"{owner}: `labels` must be >= 0"),
-            tf.debugging.assert_less(
-                labels, num_classes, message=f"{owner}: `labels` must be < num_classes={num_classes}"),
-        ]
-        with tf.control_dependencies(checks):
-            return inputs[0], tf.identity(labels)
+        x, labels = inputs
+        labels = labels if tf.is_tensor(labels) else tf.convert_to_tensor(labels)
+        dtype = tf.as_dtype(labels.dtype)
+        if not dtype.is_integer:
+            raise ValueError(
+                f"{owner}: `labels` must be integer class ids in [0, {num_classes}). "
+                f"Received: labels of dtype {dtype.name}"
+            )
+        labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
+        return x, _checked_labels(x, labels, num_classes, owner, first_name)
     if num_classes is not None:
         raise ValueError(
             f"{owner} was created with num_classes={num_classes}, so it takes "
             f"[{first_name}, labels]. Received: a single tensor."
         )
     return inputs, None
+
+
+def _checked_labels(x, labels, num_classes, owner, first_name):
+    """``labels`` after the range and batch-size checks (eager: ValueError; graph: asserts)."""
+    batch = tf.shape(x)[0]
+    static = (tf.convert_to_tensor(x).shape[:1].as_list() or [None])[0], labels.shape[0]
+    if None not in static and static[0] != static[1]:
+        raise ValueError(
+            f"{owner}: `{first_name}` and `labels` must have the same batch size. "
+            f"Received: {first_name} batch size {static[0]}, labels batch size {static[1]}"
+        )
+    if tf.executing_eagerly() and hasattr(labels, "numpy"):
+        values = labels.numpy()
+        bad = values[(values < 0) | (values >= num_classes)]
+        if bad.size:
+            raise ValueError(
+                f"{owner}: `labels` must be class ids in [0, {num_classes}) (num_classes="
+                f"{num_classes}). Received: {bad.size} labels outside it, values "
+                f"{sorted(set(bad.tolist()))[:8]}"
+            )
+        return labels
+    checks = [
+        tf.debugging.assert_equal(
+            tf.shape(labels)[0], batch,
+            message=f"{owner}: `{first_name}` and `labels` must have the same batch size"),
+        tf.debugging.assert_non_negative(labels, message=f"{owner}: `labels` must be >= 0"),
+        tf.debugging.assert_less(
+            labels, num_classes, message=f"{owner}: `labels` must be < num_classes={num_classes}"),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(labels)
 
 
 def check_batch_norm(value):

@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import types
 from collections.abc import Mapping
 
@@ -33,6 +34,54 @@ from ascendgan.validation import check_bool, check_choice, check_int, check_numb
 
 #: Loader kinds a :class:`DataSpec` can name; the application layer maps each to a loader.
 DATA_KINDS = ("mnist", "cifar10", "image_folder", "paired")
+
+
+def _integer(minimum, allow_none=False):
+    return lambda key, value: check_int(key, value, minimum=minimum, allow_none=allow_none)
+
+
+def _number(minimum, maximum=None, allow_none=False):
+    return lambda key, value: check_number(key, value, minimum=minimum, maximum=maximum,
+                                           max_inclusive=False, allow_none=allow_none)
+
+
+def _is_list(value):
+    return not isinstance(value, (str, bytes, Mapping)) and hasattr(value, "__iter__")
+
+
+def _integers(key, value):
+    """A list of integers >= 1 (channel multipliers, attention resolutions)."""
+    if not _is_list(value) or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value):
+        raise ValueError(f"`{key}` must be a list of integers >= 1. Received: {key}={value!r}")
+
+
+def _booleans(key, value):
+    if not _is_list(value) or not all(isinstance(v, bool) for v in value):
+        raise ValueError(f"`{key}` must be a list of True / False. Received: {key}={value!r}")
+
+
+#: Checks of the ``network`` and ``gan`` settings the built-in families use, applied to
+#: every section holding the key, so a bad value fails when the run is described (with
+#: the key the user wrote), not when the networks are built. Other keys (a user's own
+#: family) are left to that family's constructors.
+_SETTING_CHECKS = {
+    **dict.fromkeys(
+        ("latent_dim", "base_filters", "base_channels", "kernel_size", "shared_embedding_dim",
+         "discriminator_steps", "discriminator_layers", "discriminator_base_filters",
+         "num_downsamplings", "input_channels", "output_channels", "image_size", "channels"),
+        _integer(1)),
+    "num_classes": _integer(1, allow_none=True),
+    **dict.fromkeys(("ema_start", "dropout_layers"), _integer(0)),
+    "ema_decay": _number(0, 1, allow_none=True),
+    "dropout": _number(0, 1),
+    **dict.fromkeys(("orthogonal_regularization", "l1_weight", "gradient_penalty", "r1_penalty"),
+                    _number(0)),
+    **dict.fromkeys(("synchronized_batch_norm", "hierarchical_latent", "reuse_fakes"), check_bool),
+    **dict.fromkeys(("generator_multipliers", "discriminator_multipliers", "attention_resolutions"),
+                    _integers),
+    "discriminator_downsample": _booleans,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +171,10 @@ class Preset:
     """A documented configuration of a model family, in sections (see the module docs).
 
     ``network``, ``gan`` and ``smoke`` are read-only mappings; build a changed copy with
-    :meth:`with_overrides`.
+    :meth:`with_overrides`. The settings of the built-in families are checked when a preset
+    is made (integers are integers, counts >= 1, rates and weights >= 0, ``dropout`` and
+    ``ema_decay`` in [0, 1); the optimizer and schedule sections check their own), so a bad
+    override fails with a ValueError naming its key before anything is built or written.
     """
 
     family: str
@@ -141,6 +193,10 @@ class Preset:
             object.__setattr__(self, "title", self.family)
         for section in ("network", "gan", "smoke"):
             object.__setattr__(self, section, types.MappingProxyType(dict(getattr(self, section))))
+        for section in (self.network, self.gan):
+            for key, value in section.items():
+                if key in _SETTING_CHECKS:
+                    _SETTING_CHECKS[key](key, value)
 
     def keys(self):
         """Every override key this preset accepts, sorted."""
@@ -168,7 +224,9 @@ class Preset:
         network = {key: overrides.get(key, value) for key, value in self.network.items()}
         gan = {key: overrides.get(key, value) for key, value in self.gan.items()}
         optimizer = dataclasses.asdict(self.optimizer)
-        if "learning_rate" in overrides:
+        if "learning_rate" in overrides:  # checked under the key the user wrote
+            check_number("learning_rate", overrides["learning_rate"], minimum=0,
+                         min_inclusive=False)
             optimizer["generator_learning_rate"] = optimizer["discriminator_learning_rate"] = overrides["learning_rate"]
         optimizer.update({key: overrides[key] for key in optimizer if key in overrides})
         data = {key: overrides[key] for key in _fields(DataSpec) if key in overrides}

@@ -56,7 +56,9 @@ def preset_dataset(preset, source, batch_size, seed=0, repeat=True, shuffle=True
 
     Args:
         preset: a resolved :class:`~ascendgan.models.Preset` (its ``data`` section picks the
-            loader and sizes; its ``gan`` section's ``num_classes`` whether labels come too).
+            loader and sizes; its ``gan`` section's ``num_classes`` whether labels come too,
+            and the range every label must lie in: a label outside ``[0, num_classes)`` is a
+            :class:`~ascendgan.data.DataFormatError` naming the file).
         source: a :class:`DataSource`.
         batch_size: images per batch.
         seed: shuffling and jitter seed.
@@ -80,17 +82,22 @@ def preset_dataset(preset, source, batch_size, seed=0, repeat=True, shuffle=True
         if source.pairs == "ab":
             return data_lib.paired_images(path, direction=spec.direction, jitter=True, **jitter, **common)
         return data_lib.edge_pairs(path, jitter=True, **jitter, **common)
-    with_labels = bool(preset.gan.get("num_classes"))
+    num_classes = preset.gan.get("num_classes") or None
+    with_labels = num_classes is not None  # every label is checked to be in [0, num_classes)
     if spec.kind == "mnist":
+        _check_channels(spec, 1, "MNIST is greyscale")
         common.pop("skip_corrupt")
         split = "test" if path is None else "train"
-        images = data_lib.mnist(path, split=split, with_labels=with_labels, **common)
+        images = data_lib.mnist(path, split=split, with_labels=with_labels,
+                                num_classes=num_classes, **common)
         if spec.image_size != 28:
             images = images.map(lambda *x: (tf.image.resize(x[0], (spec.image_size,) * 2), *x[1:]))
         return images
     if spec.kind == "cifar10" and path is not None and not _is_flat_image_folder(path):
+        _check_channels(spec, 3, "the CIFAR-10 batches are RGB")
         common.pop("skip_corrupt")
-        return data_lib.cifar10(path, split="train", with_labels=with_labels, **common)
+        return data_lib.cifar10(path, split="train", with_labels=with_labels,
+                                num_classes=num_classes, **common)
     if path is None:
         raise ValueError(
             f"The preset {preset.name!r} trains on {spec.dataset!r}: pass `data`, the folder that holds "
@@ -99,8 +106,17 @@ def preset_dataset(preset, source, batch_size, seed=0, repeat=True, shuffle=True
     return data_lib.image_folder(
         path, image_size=spec.image_size, center_crop=spec.crop_size, channels=spec.channels,
         crop_to_aspect_ratio=spec.crop_size is None,  # photos of any shape: centred square, then resize
-        with_labels=with_labels, **common,
+        with_labels=with_labels, num_classes=num_classes, **common,
     )
+
+
+def _check_channels(spec, channels, why):
+    """ValueError naming ``channels`` when the preset's images cannot come from this loader."""
+    if spec.channels != channels:
+        raise ValueError(
+            f"`channels` must be {channels} to train on {spec.dataset!r} data ({why}). "
+            f"Received: channels={spec.channels}"
+        )
 
 
 def _is_flat_image_folder(path):

@@ -172,7 +172,11 @@ def test_images_and_labels_that_do_not_belong_together(tmp_path, write_idx):
     with pytest.raises(DataFormatError, match=r"3 images.*train-labels-idx1-ubyte.*4 labels"):
         mnist_arrays(tmp_path)
     write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((4, 28), np.uint8))
-    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte.*\(count, height, width\)"):
+    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte.*wrong IDX magic number: "
+                       r"expected 0x00000803 .*found 0x00000802"):
+        mnist_arrays(tmp_path)
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((4, 28, 28), ">i4"))
+    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte.*uint8 images.*int32"):
         mnist_arrays(tmp_path)
 
 

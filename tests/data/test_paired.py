@@ -107,8 +107,23 @@ def test_odd_width_names_the_file(tmp_path, write_image):
     write_image(tmp_path / "odd.png", np.zeros((4, 9, 3), np.uint8))
     ds = paired_images(tmp_path, load_size=4, crop_size=4, shuffle=False)
     with pytest.raises(
-        tf.errors.InvalidArgumentError, match=r"odd\.png is 9 pixels wide; .*even width"
+        tf.errors.InvalidArgumentError, match=r"odd\.png is 4x9 \(height x width\); .*twice as wide"
     ):
+        list(ds)
+
+
+@pytest.mark.parametrize("height, width", [(100, 300), (300, 100), (4, 6)])
+def test_side_by_side_files_must_be_two_squares(tmp_path, write_image, height, width):
+    # The first file is checked when the dataset is made; later ones while iterating.
+    write_image(tmp_path / "a.png", np.zeros((height, width, 3), np.uint8))
+    with pytest.raises(
+        DataFormatError, match=rf"a\.png' is {height}x{width} \(height x width\); .*width = 2 x "
+        rf"height = {2 * height}"
+    ):
+        paired_images(tmp_path, load_size=4, crop_size=4)
+    write_image(tmp_path / "0.png", np.zeros((4, 8, 3), np.uint8))
+    ds = paired_images(tmp_path, load_size=4, crop_size=4, shuffle=False, batch_size=2)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"a\.png is {height}x{width} "):
         list(ds)
 
 
@@ -134,11 +149,17 @@ def test_a_and_b_folders(tmp_path, write_image, collect, to_unit):
 def test_a_and_b_halves_of_different_sizes_name_both_files(tmp_path, write_image):
     write_image(tmp_path / "A" / "x.png", np.zeros((8, 8, 3), np.uint8))
     write_image(tmp_path / "B" / "x.png", np.zeros((8, 6, 3), np.uint8))
-    ds = paired_images(tmp_path, load_size=4, crop_size=4)
+    with pytest.raises(DataFormatError, match=r"A/x\.png' \(8x8\) and .*B/x\.png' \(8x6\) differ"):
+        paired_images(tmp_path, load_size=4, crop_size=4)  # the first pair: at the call
+    for name in ("A/w.png", "B/w.png"):  # a good first pair: later pairs fail while iterating
+        write_image(tmp_path / name, np.zeros((8, 8, 3), np.uint8))
+    ds = paired_images(tmp_path, load_size=4, crop_size=4, shuffle=False, batch_size=2)
     with pytest.raises(
         tf.errors.InvalidArgumentError, match=r"A/x\.png \(8x8\) and .*B/x\.png \(8x6\) differ"
     ):
         list(ds)
+    (tmp_path / "A" / "w.png").unlink()
+    (tmp_path / "B" / "w.png").unlink()
     write_image(tmp_path / "A" / "y.png", np.zeros((8, 8, 3), np.uint8))
     with pytest.raises(DataFormatError, match=r"Only in A: \['y'\]"):
         paired_images(tmp_path, load_size=4, crop_size=4)
