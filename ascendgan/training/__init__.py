@@ -14,9 +14,11 @@ from ascendgan.training.checkpoints import (
     restore_latest,
 )
 from ascendgan.training.gan import GAN
+from ascendgan.training.weight_keys import CheckpointModeError
 
 __all__ = [
     "CheckpointError",
+    "CheckpointModeError",
     "CheckpointWarning",
     "GAN",
     "GANCheckpoint",

@@ -79,8 +79,8 @@ class PeriodicCheckpoint(keras.callbacks.Callback):
 
     def restore_latest(self):
         """Restores the latest checkpoint, if any; returns its path or None."""
-        manager = self._ensure_manager()
-        path, skipped = _newest(lambda p: restore_into(manager.checkpoint, p), self.directory)
+        self._ensure_manager()
+        path, skipped = _newest(self.restore_checkpoint, self.directory)
         self.restored_path = path
         if skipped:  # continue from the restored one; the skipped ones are not overwritten
             set_aside([p for p, _ in skipped], os.path.join(self.directory, UNREADABLE))
@@ -88,6 +88,10 @@ class PeriodicCheckpoint(keras.callbacks.Callback):
             self.manager = None
             self._ensure_manager()
         return path
+
+    def restore_checkpoint(self, path):
+        """Restores one checkpoint completely (:class:`CheckpointError` otherwise)."""
+        return restore_into(self._ensure_manager().checkpoint, path)
 
     def on_train_begin(self, logs=None):
         remove_partial_saves(self.directory)
@@ -144,6 +148,10 @@ class GANCheckpoint(PeriodicCheckpoint):
 
     def step_counter(self):
         return self.model.generator_optimizer.iterations
+
+    def restore_checkpoint(self, path):
+        # the checkpoint's own layout (older layouts too), checked like every GAN restore
+        return restore_checkpoint(self.model, path, "all")
 
 
 class CheckpointError(ValueError):

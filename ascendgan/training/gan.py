@@ -10,7 +10,7 @@ from ascendgan.augment import diffaugment
 from ascendgan.latents import LATENT_DISTRIBUTIONS, latent_prior
 from ascendgan.optimizers import AdamSettings
 from ascendgan.strategy import loss_scale_metrics, wrap_optimizer
-from ascendgan.training import generation, steps
+from ascendgan.training import generation, steps, weight_keys
 from ascendgan.training.batches import batched_arrays, regroup, split_batch
 from ascendgan.validation import check_bool, check_choice, check_int, check_number
 
@@ -449,25 +449,25 @@ class GAN(keras.Model):
 
     # ------------------------------------------------------------------ state
 
-    def checkpoint(self):
-        """A ``tf.train.Checkpoint`` with everything training needs to continue exactly."""
-        objects = {
-            "generator": self.generator,
-            "discriminator": self.discriminator,
-            "seed_generator": self.seed_generator,
-        }
-        if self.ema_generator is not None:
-            objects["ema_generator"] = self.ema_generator
-        # Every weight by name as well: Keras 3 does not track layers held in plain Python
-        # lists for tf.train.Checkpoint, so the models alone can miss batch-norm statistics,
-        # spectral-norm vectors and the averaged generator's weights.
-        for name in ("generator", "discriminator", "ema_generator"):
-            if objects.get(name) is not None:
-                objects[f"{name}_weights"] = list(objects[name].weights)
-        if getattr(self, "generator_optimizer", None) is not None:
-            objects["generator_optimizer"] = self.generator_optimizer
-            objects["discriminator_optimizer"] = self.discriminator_optimizer
-        return tf.train.Checkpoint(**objects)
+    def checkpoint(self, part="all", path=None):
+        """A ``tf.train.Checkpoint`` of the GAN whose keys are the same in both Keras versions.
+
+        Network variables are keyed by attribute path (``blocks.0.conv1.kernel``), optimizer
+        slots by their variable's key (:mod:`~ascendgan.training.weight_keys`). Build first.
+
+        Args:
+            part: ``"all"``: everything training needs to continue exactly (networks, the
+                averaged generator, optimizers with their loss scales, the latent
+                generator's state); ``"generator"``: the generator and the averaged
+                generator, to sample, evaluate or export.
+            path: the checkpoint about to be restored, when restoring: checkpoints written
+                before the stable keys (weights by position) are then read in their layout,
+                under the Keras version that wrote them.
+
+        Raises:
+            CheckpointModeError: ``path`` can only be restored under the other Keras version.
+        """
+        return tf.train.Checkpoint(**weight_keys.checkpoint_objects(self, part, path))
 
     def get_config(self):
         config = super().get_config()

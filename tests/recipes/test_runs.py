@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from ascendgan import compat
 from ascendgan.models import get_family
+from ascendgan.training import restore_checkpoint
 from ascendgan.recipes import (
     DataSource,
     GANRun,
@@ -123,6 +124,10 @@ def test_a_run_written_by_version_0_1_loads_and_samples(old_run):
     assert len(weights) == len(gan.generator.weights)
     images = gan.generate(10, labels=range(10), seed=0)
     assert images.shape == (10, 28, 28, 1) and np.abs(images).max() <= 1.0
+    # load_run restores the generator only; a resume restores everything, step counter included
+    assert int(gan.generator_optimizer.iterations.numpy()) == 0
+    gan.build_models((28, 28, 1))
+    restore_checkpoint(gan, path, "all")
     assert int(gan.generator_optimizer.iterations.numpy()) == 2
 
 
