@@ -19,8 +19,11 @@ def add_strategy_arguments(parser):
     ``argparse`` parser and returns it."""
     parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="where to train (default: auto)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
-                        help="Keras policy or Ascend precision_mode (default: float32)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="Keras policy or Ascend precision_mode (default: auto = what the documented "
+                             "runs use on this device: allow_mix_precision on an NPU, mixed_float16 on "
+                             "tensor-core GPUs, mixed_bfloat16 on CPUs with AVX512_BF16 / AMX, else "
+                             "float32; the concrete choice is recorded in run.json)")
     parser.add_argument("--loss-scale", default="auto",
                         help="auto | dynamic | ascend | none | a number (default: auto)")
     parser.add_argument("--devices", type=int, default=None,

@@ -20,6 +20,7 @@ from ascendgan import strategy as strategy_lib
 from ascendgan.models import get_family
 from ascendgan.recipes.datasets import DataSource, preset_dataset
 from ascendgan.recipes.run_dir import RunDirectory
+from ascendgan.recipes.storage import CopyBack
 from ascendgan.training.callbacks import SampleGrid, Throughput
 from ascendgan.training.checkpoints import (
     UNREADABLE,
@@ -71,7 +72,12 @@ class GANRun:
         tensorboard: write TensorBoard scalars and images to ``out/logs``.
         verbose: Keras progress-bar verbosity.
         strategy: an ``ascendgan.strategy.Strategy`` (device, precision, loss scaling, data
-            parallelism); default ``ascendgan.strategy.get_strategy()``.
+            parallelism); default ``ascendgan.strategy.get_strategy(precision="auto")``, the
+            precision the documented runs use on this device (recorded in ``run.json``).
+        train_url: where the run directory is copied to (ModelArts' ``--train_url``:
+            ``obs://``, ``s3://``, ``gs://`` or a local folder): the run is pulled back from
+            there first, so a restarted job resumes, and copied there after every checkpoint
+            and at the end (:mod:`ascendgan.recipes.storage`). ``out`` stays the local copy.
     """
 
     family: str
@@ -93,6 +99,7 @@ class GANRun:
     tensorboard: bool = True
     verbose: int = 1
     strategy: object = None
+    train_url: str | None = None
 
     def __post_init__(self):
         family = get_family(self.family)  # an unknown family lists the registered ones
@@ -183,9 +190,9 @@ class StopAtStep(keras.callbacks.Callback):
 
 
 def run_callbacks(run_dir, plan, discriminator_steps, num_samples=64, seed=0, truncation=None,
-                  sample_pairs=None, tensorboard=True):
+                  sample_pairs=None, tensorboard=True, train_url=None):
     """The callbacks of a documented run, in order: throughput, checkpoints, sample grids,
-    stop at the last step, TensorBoard.
+    stop at the last step, TensorBoard, the copy to ``train_url``.
 
     Args:
         run_dir: a :class:`~ascendgan.recipes.RunDirectory`.
@@ -196,6 +203,8 @@ def run_callbacks(run_dir, plan, discriminator_steps, num_samples=64, seed=0, tr
         truncation: the sample grids' truncation threshold.
         sample_pairs: ``(sources, targets)`` numpy batches for translation GANs' grids.
         tensorboard: also write TensorBoard logs.
+        train_url: copy the run directory there after every checkpoint and at the end
+            (:class:`~ascendgan.recipes.storage.CopyBack`, which also saves the last step).
     """
     sources, targets = sample_pairs if sample_pairs is not None else (None, None)
     callbacks = [
@@ -210,6 +219,8 @@ def run_callbacks(run_dir, plan, discriminator_steps, num_samples=64, seed=0, tr
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(
             run_dir.logs, update_freq=max(1, min(50, plan.sample_every, plan.steps)), write_graph=False))
+    if train_url:  # last: the checkpoint, grids and logs of a step are written before the copy
+        callbacks.append(CopyBack(run_dir.path, train_url, checkpoint=callbacks[1]))
     return callbacks
 
 
@@ -232,7 +243,7 @@ def train_gan(run):
     if not isinstance(run, GANRun):
         raise ValueError(f"`run` must be an ascendgan.recipes.GANRun. Received: run={run!r}")
     family = get_family(run.family)
-    strategy = run.strategy or strategy_lib.get_strategy()
+    strategy = run.strategy or strategy_lib.get_strategy(precision="auto")
     source = run.data.localized()
     run_dir = RunDirectory(run.out)
     # Only tf.distribute replicas share batch statistics (NPU processes run one replica each).

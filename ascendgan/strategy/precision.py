@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import tensorflow as tf
+
 #: The Keras dtype policies ascendgan trains with.
 KERAS_POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 
@@ -46,8 +48,18 @@ NPU_MODE_FOR_POLICY = {
     "mixed_bfloat16": "must_keep_origin_dtype",
 }
 
+#: ``"auto"``: the precision the documented runs use on each device (:func:`auto_precision`).
+AUTO = "auto"
+
 #: Every accepted precision name.
-PRECISIONS = KERAS_POLICIES + tuple(ASCEND_PRECISION_MODES)
+PRECISIONS = (AUTO,) + KERAS_POLICIES + tuple(ASCEND_PRECISION_MODES)
+
+#: CPU flags (``/proc/cpuinfo``) of native bfloat16 arithmetic: AVX512_BF16 (dot products)
+#: and AMX (tile matrix multiplies).
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+#: The first GPU compute capability with float16 tensor cores (Volta).
+TENSOR_CORE_CAPABILITY = (7, 0)
 
 _HALF_PRECISION_MODES = {"allow_mix_precision", "allow_mix_precision_fp16", "force_fp16"}
 
@@ -83,11 +95,68 @@ class Precision:
                 "mixed_bfloat16": "bfloat16"}[self.policy]
 
 
+def cpu_flags(path="/proc/cpuinfo"):
+    """The CPU's feature flags (Linux ``/proc/cpuinfo``); empty where it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def gpu_capabilities():
+    """The compute capabilities (``(major, minor)``) of the GPUs TensorFlow sees."""
+    found = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        found.append(tuple(details.get("compute_capability") or (0, 0)))
+    return found
+
+
+def auto_precision(device: str = "cpu", flags=None, capabilities=None) -> str:
+    """The precision ``"auto"`` means on ``device``: what the documented runs use there.
+
+    - ``"npu"``: ``allow_mix_precision`` (the Ascend scripts' ``precision_mode``; the
+      adapter computes in float16 where it is safe, with loss scaling).
+    - ``"gpu"``: ``mixed_float16`` (dynamic loss scaling) when every GPU has float16 tensor
+      cores (compute capability >= 7.0), else ``float32``.
+    - a CPU: ``mixed_bfloat16`` when it computes bfloat16 natively (AVX512_BF16 or AMX;
+      no loss scaling: bfloat16 has float32's exponent range), else ``float32``.
+
+    Args:
+        device: ``"npu"``, ``"gpu"``, ``"cpu"`` or ``"multi_worker"`` (GPUs if any, else CPU).
+        flags: the CPU flags (default: :func:`cpu_flags`).
+        capabilities: GPU compute capabilities (default: :func:`gpu_capabilities`).
+
+    Example:
+
+    >>> auto_precision("cpu", flags={"avx512f", "avx512_bf16"})
+    'mixed_bfloat16'
+    >>> auto_precision("cpu", flags={"avx2"})
+    'float32'
+    >>> auto_precision("npu")
+    'allow_mix_precision'
+    """
+    if device == "npu":
+        return "allow_mix_precision"
+    if device in ("gpu", "multi_worker"):
+        capabilities = gpu_capabilities() if capabilities is None else list(capabilities)
+        if capabilities:
+            fast = all(tuple(c) >= TENSOR_CORE_CAPABILITY for c in capabilities)
+            return "mixed_float16" if fast else "float32"
+    flags = cpu_flags() if flags is None else flags
+    return "mixed_bfloat16" if any(flag in flags for flag in BF16_CPU_FLAGS) else "float32"
+
+
 def resolve_precision(name: str = "float32", device: str = "cpu") -> Precision:
     """Resolves a precision name for a device.
 
     Args:
-        name: ``"float32"``, ``"mixed_float16"``, ``"mixed_bfloat16"`` or an Ascend
+        name: ``"auto"`` (:func:`auto_precision`: the resolved :class:`Precision` carries
+            the concrete name), ``"float32"``, ``"mixed_float16"``, ``"mixed_bfloat16"`` or an Ascend
             ``precision_mode`` (``"allow_mix_precision"``, ``"allow_mix_precision_fp16"``,
             ``"allow_mix_precision_bf16"``, ``"allow_fp32_to_fp16"``, ``"force_fp16"``,
             ``"force_fp32"``, ``"must_keep_origin_dtype"``).
@@ -110,6 +179,8 @@ def resolve_precision(name: str = "float32", device: str = "cpu") -> Precision:
     """
     if not isinstance(name, str) or name not in PRECISIONS:
         raise ValueError(f"`precision` must be one of {PRECISIONS}. Received: precision={name!r}")
+    if name == AUTO:  # the concrete name is what a run records
+        name = auto_precision(device)
     if name in KERAS_POLICIES:
         policy = name
         npu_mode = NPU_MODE_FOR_POLICY[name]
@@ -136,11 +207,17 @@ def precision_policy(name: str) -> str:
 
 
 __all__ = [
+    "AUTO",
     "ASCEND_PRECISION_MODES",
+    "BF16_CPU_FLAGS",
     "KERAS_POLICIES",
     "NPU_MODE_FOR_POLICY",
     "PRECISIONS",
     "Precision",
+    "TENSOR_CORE_CAPABILITY",
+    "auto_precision",
+    "cpu_flags",
+    "gpu_capabilities",
     "precision_policy",
     "resolve_precision",
 ]
