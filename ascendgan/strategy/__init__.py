@@ -2,8 +2,9 @@
 
 ``get_strategy(device, precision=...)`` returns a :class:`Strategy`; build and compile
 inside ``strategy.scope()`` and ``GAN.compile`` wraps its optimizers for the device with
-:func:`wrap_optimizer` (a :class:`WrappedOptimizer`: loss-scale managers for float16, the
-NPU's gradient all-reduce).  The same script runs on a CPU, on GPUs, on several workers
+:func:`wrap_optimizer` (a :class:`WrappedOptimizer`: loss-scale managers for float16 —
+on NPUs the documented Ascend one — and the NPU's gradient all-reduce outside them, the
+order of the documented ``npu_tf_optimizer(NPULossScaleOptimizer(...))``).  The same script runs on a CPU, on GPUs, on several workers
 and on Ascend NPUs; the Ascend adapter is imported only when ``device="npu"`` is asked
 for (or ``"auto"`` finds it installed).
 

@@ -20,7 +20,8 @@ Ascend NPUs::
   ``TF_CONFIG`` is set, ``"gpu"`` when a GPU is visible, else ``"cpu"``.
 
 :func:`wrap_optimizer` prepares a Keras optimizer for a strategy (the one place that
-does): the NPU's distributed optimizer wrapper and a loss-scale manager, in a
+does): a loss-scale manager and, on NPUs, the adapter's gradient all-reduce outside it
+(the documented ``npu_tf_optimizer(NPULossScaleOptimizer(...))`` order), in a
 :class:`~ascendgan.strategy.WrappedOptimizer`.
 """
 
@@ -94,7 +95,8 @@ class Strategy:
         precision: the resolved :class:`~ascendgan.strategy.precision.Precision`.
         distribute: the ``tf.distribute.Strategy`` (the default strategy for one device
             and on NPUs, whose processes synchronize through the adapter).
-        loss_scale: the loss-scale specification (``"auto"``: dynamic for float16).
+        loss_scale: the loss-scale specification (``"auto"``: for float16, the documented
+            Ascend manager on NPUs, Keras's dynamic rule elsewhere).
         rank: the :class:`~ascendgan.strategy.npu.RankInfo` of an NPU process.
         npu: the ``npu_device`` module on NPUs, else ``None``.
 
@@ -226,7 +228,8 @@ class Strategy:
 
     def wrap_graph_optimizer(self, optimizer, loss_scale="auto"):
         """``wrap_graph_optimizer`` for a ``tf.compat.v1.train`` optimizer on this device."""
-        spec = resolve_loss_scale(loss_scale, self.precision.loss_scaling, default=self.loss_scale)
+        spec = resolve_loss_scale(loss_scale, self.precision.loss_scaling, default=self.loss_scale,
+                                  device=self.device)
         return make_graph_optimizer(
             optimizer, self._session_device(), self.precision.name, loss_scale=spec,
             rank_size=self.rank.rank_size)
@@ -252,10 +255,12 @@ def get_strategy(device: str = "auto", precision: str = "float32", loss_scale="a
         precision: ``"float32"``, ``"mixed_float16"``, ``"mixed_bfloat16"`` or an Ascend
             ``precision_mode`` name (``"allow_mix_precision"``, ``"force_fp16"``,
             ``"allow_fp32_to_fp16"``, ``"must_keep_origin_dtype"``, ...).
-        loss_scale: ``"auto"`` (dynamic loss scaling when the precision computes in float16,
-            none otherwise), ``"dynamic"``, ``"ascend"`` (2**32, ×2 after 1000 good steps,
-            ×0.8 after 2 overflows), a number (fixed), a loss-scale manager (a template:
-            each optimizer gets a copy) or ``None``.
+        loss_scale: ``"auto"`` (when the precision computes in float16: ``"ascend"`` on an
+            NPU, as the documented Ascend runs, ``"dynamic"`` elsewhere; none otherwise),
+            ``"dynamic"`` (Keras's rule: 2**15, ×2 after 2000 good steps, ×0.5 at every
+            overflow), ``"ascend"`` (2**32, ×2 after 1000 good steps, ×0.8 after 2
+            overflows), a number (fixed), a loss-scale manager (a template: each optimizer
+            gets a copy) or ``None``.
         devices: ``"cpu"`` / ``"gpu"`` only: how many devices (an int) or which (a list
             of names); several give a ``MirroredStrategy``. Default: one CPU, all GPUs.
         graph_mode: ``"npu"`` only: use the TF1 adapter ``npu_bridge`` (sessions) instead of
@@ -329,15 +334,20 @@ def wrap_optimizer(optimizer, strategy=None, loss_scale="auto") -> WrappedOptimi
     """Prepares a Keras optimizer for a device: what ``GAN.compile`` does to each optimizer.
 
     With a strategy (the argument, or the one whose :meth:`Strategy.scope` is active), in
-    the order of the documented Ascend scripts:
+    the order of the documented Ascend scripts (``npu_tf_optimizer(NPULossScaleOptimizer(
+    opt, manager, is_distributed=RANK_SIZE > 1))``):
 
-    * on several NPU processes: the adapter's distributed optimizer wrapper
-      (``npu_distributed_keras_optimizer_wrapper``);
     * loss scaling: a fresh manager from ``loss_scale`` (``"auto"``: the strategy's
-      ``loss_scale``, which by default is ``"dynamic"`` when the precision computes in
-      float16, or under the global ``mixed_float16`` policy, and none otherwise), built
-      under the strategy's scope; on NPUs its overflow check also reads the NPU's float
-      status.  Keras's own ``LossScaleOptimizer`` scales itself and gets no manager.
+      ``loss_scale``, which by default is, when the precision computes in float16 or
+      under the global ``mixed_float16`` policy, ``"ascend"`` on an NPU and ``"dynamic"``
+      elsewhere, and none otherwise), built under the strategy's scope; on NPUs its
+      overflow check reads the NPU's float status and is all-reduced over the processes
+      when ``RANK_SIZE > 1``.  Keras's own ``LossScaleOptimizer`` scales itself and gets no
+      manager;
+    * on NPUs, for every ``RANK_SIZE``, outside it: the gradient all-reduce
+      (``npu_device.distribute.all_reduce(gradients, "mean")``, see
+      ``ascendgan.strategy.npu.gradient_all_reduce``) on the unscaled gradients, before
+      the overflow check.  The Keras optimizer itself is not wrapped.
 
     Without a strategy only loss scaling applies (``"auto"``: dynamic under the global
     ``mixed_float16`` policy).
@@ -373,18 +383,19 @@ def wrap_optimizer(optimizer, strategy=None, loss_scale="auto") -> WrappedOptimi
         scope, npu = contextlib.nullcontext(), None
     else:
         spec = resolve_loss_scale(loss_scale, strategy.precision.loss_scaling or float16,
-                                  default=strategy.loss_scale)
+                                  default=strategy.loss_scale, device=strategy.device)
         scope = strategy.distribute.scope()
         npu = strategy.npu if strategy.device == "npu" else None
-        if npu is not None and strategy.rank.rank_size > 1:
-            optimizer = npu_lib.distributed_keras_optimizer(npu, optimizer)
     manager = None
     if not compat.is_loss_scale_optimizer(optimizer):
         manager = make_loss_scale_manager(spec)
-    if manager is not None and npu is not None:
-        manager.finite_fn = npu_lib.finite_check(npu, strategy.rank.rank_size)
+    all_reduce = None
+    if npu is not None:
+        all_reduce = npu_lib.gradient_all_reduce(npu)
+        if manager is not None:
+            manager.finite_fn = npu_lib.finite_check(npu, strategy.rank.rank_size)
     with scope:
-        return WrappedOptimizer(optimizer, manager)
+        return WrappedOptimizer(optimizer, manager, all_reduce=all_reduce)
 
 
 __all__ = [

@@ -405,7 +405,7 @@ def make_loss_scale_manager(spec):
 
 
 
-def resolve_loss_scale(loss_scale, float16: bool, default="auto"):
+def resolve_loss_scale(loss_scale, float16: bool, default="auto", device=None):
     """The specification ``loss_scale="auto"`` stands for: the one place it is decided.
 
     Args:
@@ -414,22 +414,30 @@ def resolve_loss_scale(loss_scale, float16: bool, default="auto"):
             (the precision's ``loss_scaling``, or the ``mixed_float16`` Keras policy).
         default: what ``"auto"`` defers to first: a strategy's own ``loss_scale``
             (itself possibly ``"auto"``).
+        device: the strategy's device (``"npu"``, ``"cpu"``, ...) or ``None``.
 
     Returns:
         ``loss_scale`` when it is not ``"auto"``; else ``default`` when that is not
-        ``"auto"``; else ``"dynamic"`` when computing in float16 and ``None`` otherwise.
+        ``"auto"``; else, when computing in float16, ``"ascend"`` on an NPU (the
+        documented Ascend runs' ``ExponentialUpdateLossScaleManager(2**32, 1000, 2,
+        decr_ratio=0.8)``, :data:`ASCEND`) and ``"dynamic"`` elsewhere (Keras's rule,
+        :data:`DYNAMIC`); ``None`` when not computing in float16.
 
     Example:
 
     >>> resolve_loss_scale("auto", float16=True), resolve_loss_scale("auto", float16=False)
     ('dynamic', None)
-    >>> resolve_loss_scale("auto", float16=True, default="ascend")
+    >>> resolve_loss_scale("auto", float16=True, device="npu")
     'ascend'
+    >>> resolve_loss_scale("auto", float16=True, default=64, device="npu")
+    64
     """
     for spec in (loss_scale, default):
         if not (isinstance(spec, str) and spec == "auto"):
             return spec
-    return "dynamic" if float16 else None
+    if not float16:
+        return None
+    return "ascend" if device == "npu" else "dynamic"
 
 
 __all__ = [

@@ -5,15 +5,23 @@ Adapter"; neither is on PyPI):
 
 * ``npu_device`` (TF 2.x, eager and ``tf.function``): ``npu_device.global_options()``
   holds the device options (``precision_mode``, ...), ``npu_device.open().as_default()``
-  registers the NPU as TensorFlow's default device, ``npu_device.distribute`` all-reduces
-  and broadcasts between the processes of a data-parallel job, and
+  registers the NPU as TensorFlow's default device, ``npu_device.distribute.all_reduce``
+  / ``broadcast`` synchronize the processes of a data-parallel job, and
   ``npu_device.gen_npu_ops`` reads the NPU's floating-point status (the NPU saturates
   overflowing float16 values instead of producing inf, so overflow is detected from
   that status);
 * ``npu_bridge`` (TF 1.x graphs and sessions): ``from npu_bridge.npu_init import *``
   registers the ``NpuOptimizer`` graph optimizer and provides ``NPULossScaleOptimizer``,
-  ``ExponentialUpdateLossScaleManager``, ``FixedLossScaleManager`` and
-  ``npu_distributed_optimizer_wrapper``.
+  ``ExponentialUpdateLossScaleManager``, ``FixedLossScaleManager``,
+  ``NPUDistributedOptimizer`` and ``npu_tf_optimizer``.
+
+The documented Ascend scripts build their optimizer as
+``npu_tf_optimizer(NPULossScaleOptimizer(opt, manager, is_distributed=RANK_SIZE > 1))``:
+loss scaling inside (scale the loss, unscale the gradients, check the float status,
+apply or skip, update the scale), the gradient all-reduce outside (so the overflow check
+sees the all-reduced gradients).  :func:`graph_optimizer` builds exactly that chain;
+:func:`gradient_all_reduce` and :func:`finite_check` are its ``npu_device`` steps, used
+by :class:`~ascendgan.strategy.WrappedOptimizer` in the same order.
 
 Nothing here imports either package at module import time; every function that needs
 one imports it and raises an ``ImportError`` naming the package when it is missing.
@@ -167,10 +175,22 @@ def open_device(precision_mode: str, options=None):
     return npu, handle
 
 
-def distributed_keras_optimizer(npu, optimizer):
-    """Wraps a Keras optimizer so the NPU processes all-reduce its gradients
-    (``npu_device.distribute.npu_distributed_keras_optimizer_wrapper``)."""
-    return npu.distribute.npu_distributed_keras_optimizer_wrapper(optimizer)
+def gradient_all_reduce(npu):
+    """The TF2 step of ``npu_tf_optimizer``: ``gradients -> gradients`` averaged over the
+    processes of a data-parallel job with ``npu_device.distribute.all_reduce(gradients,
+    "mean")`` (the call ``npu_distributed_keras_optimizer_wrapper`` makes inside a Keras
+    optimizer's ``apply_gradients``; the adapter returns the values unchanged in a
+    one-process job).  ``None`` gradients stay ``None``; ``IndexedSlices`` are made dense
+    first.
+
+    :class:`~ascendgan.strategy.WrappedOptimizer` applies it to the unscaled gradients,
+    before the overflow check, as the documented chain does.
+    """
+    def reduce(gradients):
+        dense = [g if g is None else tf.convert_to_tensor(g) for g in gradients]
+        return list(npu.distribute.all_reduce(dense, "mean"))
+
+    return reduce
 
 
 def broadcast(npu, variables, root_rank=0):
@@ -179,30 +199,46 @@ def broadcast(npu, variables, root_rank=0):
     npu.distribute.broadcast(list(variables), root_rank=root_rank)
 
 
+def _float_status_finite(ops, gradients):
+    """Whether the NPU's float status reports no overflow since it was last cleared, read
+    after ``gradients`` are computed, then cleared."""
+    tensors = [g for g in gradients if g is not None]
+    if hasattr(ops, "npu_get_float_status_v2"):  # newer adapters
+        with tf.control_dependencies(tensors):
+            status = ops.npu_get_float_status_v2()
+        with tf.control_dependencies([status]):
+            cleared = ops.npu_clear_float_status_v2()
+        with tf.control_dependencies([cleared]):
+            return tf.reduce_all(tf.equal(status, 0))
+    with tf.control_dependencies(tensors):
+        status = ops.npu_alloc_float_status()
+    read = ops.npu_get_float_status(status)
+    cleared = ops.npu_clear_float_status(read)
+    return tf.reduce_all(tf.equal(status, cleared))
+
+
 def finite_check(npu, rank_size: int):
-    """A ``gradients -> boolean`` overflow check for the NPU.
+    """A ``gradients -> boolean`` overflow check for the NPU (what the adapter's loss-scale
+    optimizers check).
 
     Combines TensorFlow's inf / NaN test with the NPU's floating-point status
-    (``npu_alloc_float_status`` / ``npu_get_float_status`` / ``npu_clear_float_status``
-    from ``npu_device.gen_npu_ops``), which is what reports an overflow when the NPU runs
-    in saturation mode.  With several processes the verdict is all-reduced, so every rank
-    skips the same steps.
+    (``npu_get_float_status_v2`` / ``npu_clear_float_status_v2`` from
+    ``npu_device.gen_npu_ops``, or ``npu_alloc_float_status`` / ``npu_get_float_status`` /
+    ``npu_clear_float_status`` on adapters without them), which is what reports an
+    overflow when the NPU runs in saturation mode (skipped when
+    ``npu_device.is_inf_nan_enabled()``).  With several processes the verdict is
+    all-reduced (``"sum"``, ``fusion=0``, as the adapter does with the status), so every
+    rank skips the same steps.
     """
     inf_nan_mode = getattr(npu, "is_inf_nan_enabled", None)
 
     def check(gradients):
         finite = all_finite(gradients)
         if inf_nan_mode is None or not inf_nan_mode():
-            ops = npu.gen_npu_ops
-            tensors = [g for g in gradients if g is not None]
-            with tf.control_dependencies(tensors):
-                status = ops.npu_alloc_float_status()
-            read = ops.npu_get_float_status(status)
-            cleared = ops.npu_clear_float_status(read)
-            finite = tf.logical_and(finite, tf.reduce_all(tf.equal(status, cleared)))
+            finite = tf.logical_and(finite, _float_status_finite(npu.gen_npu_ops, gradients))
         if rank_size > 1:
             overflowed = npu.distribute.all_reduce(
-                tf.cast(tf.logical_not(finite), tf.float32), "sum")
+                tf.cast(tf.logical_not(finite), tf.float32), "sum", fusion=0)
             finite = tf.equal(overflowed, 0.0)
         return finite
 
@@ -223,21 +259,32 @@ def graph_loss_scale_manager(npu_init, manager):
     )
 
 
-def graph_optimizer(optimizer, manager, rank_size: int):
-    """Wraps a TF1 optimizer for a graph on the NPU (``npu_bridge``).
+def tf_optimizer(npu_init, optimizer):
+    """``npu_init.npu_tf_optimizer(optimizer)`` (the adapter's ``NPUDistributedOptimizer``:
+    it all-reduces the gradients when ``RANK_SIZE > 1`` and is a pass-through otherwise).
+    Adapters whose ``npu_init`` predates ``npu_tf_optimizer`` get
+    ``NPUDistributedOptimizer(optimizer)`` directly, which is what it does."""
+    wrap = getattr(npu_init, "npu_tf_optimizer", None)
+    if wrap is None:
+        return npu_init.NPUDistributedOptimizer(optimizer)
+    return wrap(optimizer)
 
-    ``npu_distributed_optimizer_wrapper`` when ``rank_size > 1``, then
-    ``NPULossScaleOptimizer(optimizer, <npu manager>, is_distributed=rank_size > 1)`` when
-    ``manager`` is given.
+
+def graph_optimizer(optimizer, manager, rank_size: int):
+    """Wraps a TF1 optimizer for a graph on the NPU (``npu_bridge``), as the documented
+    scripts do, for every ``rank_size``::
+
+        npu_tf_optimizer(NPULossScaleOptimizer(optimizer, <npu manager>,
+                                               is_distributed=rank_size > 1))
+
+    Without a ``manager`` (no loss scaling) only ``npu_tf_optimizer(optimizer)``.
     """
     npu_init = import_adapter(TF1_PACKAGE + ".npu_init")
-    if rank_size > 1:
-        optimizer = npu_init.npu_distributed_optimizer_wrapper(optimizer)
     if manager is not None:
         optimizer = npu_init.NPULossScaleOptimizer(
             optimizer, graph_loss_scale_manager(npu_init, manager), is_distributed=rank_size > 1
         )
-    return optimizer
+    return tf_optimizer(npu_init, optimizer)
 
 
 __all__ = [
@@ -246,11 +293,12 @@ __all__ = [
     "TF2_PACKAGE",
     "adapter_available",
     "broadcast",
-    "distributed_keras_optimizer",
     "finite_check",
+    "gradient_all_reduce",
     "graph_loss_scale_manager",
     "graph_optimizer",
     "import_adapter",
     "open_device",
     "rank_from_environment",
+    "tf_optimizer",
 ]

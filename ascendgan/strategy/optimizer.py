@@ -9,8 +9,10 @@ A training step goes through one object per optimizer::
     # unscaled; skipped (on every replica) when a gradient is not finite
 
 ``wrap_optimizer`` (``GAN.compile`` calls it) builds it with the strategy's pieces, in
-the order of the documented Ascend scripts: the NPU's distributed optimizer wrapper, then
-the loss-scale manager (with the NPU's overflow check).  The Keras optimizer itself stays
+the order of the documented Ascend scripts (``npu_tf_optimizer(NPULossScaleOptimizer(opt,
+manager))``): the loss is scaled, the gradients unscaled, then all-reduced over the NPU
+processes, then checked (the NPU's float status), applied or skipped, and the scale
+updated.  The Keras optimizer itself stays
 a plain Keras optimizer (``iterations``, ``learning_rate``, ``build``, checkpoints and
 ``GAN.generator_optimizer`` are unchanged); the manager's variables are tracked by it
 under :data:`CHECKPOINT_KEY`, so a checkpoint of the optimizer holds the loss-scale state.
@@ -46,9 +48,8 @@ CHECKPOINT_KEY = "loss_scale_manager"
 
 
 class WrappedOptimizer:
-    """A Keras optimizer with what a device needs around it: loss scaling and the skipping
-    of non-finite steps (and, when built by ``wrap_optimizer`` on several NPU processes,
-    the adapter's gradient all-reduce inside ``optimizer``).
+    """A Keras optimizer with what a device needs around it: loss scaling, the skipping
+    of non-finite steps and (on NPUs) the gradient all-reduce between processes.
 
     Build it with :func:`~ascendgan.strategy.wrap_optimizer`, or directly with a manager
     of your choice; ``GAN.compile`` accepts either a Keras optimizer or one of these.
@@ -59,10 +60,16 @@ class WrappedOptimizer:
         loss_scale_manager: a :class:`~ascendgan.strategy.LossScaleManager` for this
             optimizer only, or ``None``.  Its variables are created now (under the
             current ``tf.distribute`` scope) and tracked by ``optimizer``.
+        all_reduce: ``list of gradients -> list of gradients`` averaged over the processes
+            of a data-parallel job, or ``None``.  It gets the unscaled gradients, before
+            the overflow check (``wrap_optimizer`` passes the NPU adapter's, see
+            ``ascendgan.strategy.npu.gradient_all_reduce``; ``tf.distribute`` strategies
+            need none).
 
     Attributes:
         optimizer: the Keras optimizer that updates the variables.
         loss_scale_manager: the manager, or ``None``.
+        all_reduce: the gradient all-reduce, or ``None``.
 
     Raises:
         ValueError: for a manager with Keras's ``LossScaleOptimizer`` (it scales itself),
@@ -70,9 +77,13 @@ class WrappedOptimizer:
             another optimizer.
     """
 
-    def __init__(self, optimizer, loss_scale_manager=None):
+    def __init__(self, optimizer, loss_scale_manager=None, all_reduce=None):
         if isinstance(optimizer, WrappedOptimizer):
             raise ValueError("`optimizer` is already a WrappedOptimizer; use it as it is.")
+        if all_reduce is not None and not callable(all_reduce):
+            raise ValueError(
+                "`all_reduce` must be a callable (gradients -> gradients) or None. Received: "
+                f"{type(all_reduce).__name__}")
         if loss_scale_manager is not None:
             if not isinstance(loss_scale_manager, LossScaleManager):
                 raise ValueError(
@@ -97,11 +108,13 @@ class WrappedOptimizer:
             setattr(optimizer, CHECKPOINT_KEY, loss_scale_manager)
         self.optimizer = optimizer
         self.loss_scale_manager = loss_scale_manager
+        self.all_reduce = all_reduce
 
     def __repr__(self):
         manager = self.loss_scale_manager
+        reduce = ", all_reduce" if self.all_reduce is not None else ""
         return (f"WrappedOptimizer({type(self.optimizer).__name__}, "
-                f"loss_scale_manager={type(manager).__name__ if manager else None})")
+                f"loss_scale_manager={type(manager).__name__ if manager else None}{reduce})")
 
     @property
     def loss_scaled(self) -> bool:
@@ -123,10 +136,11 @@ class WrappedOptimizer:
     def apply_gradients(self, gradients, variables):
         """Applies the gradients of a :meth:`scale_loss` loss.
 
-        With a manager: unscales them, and applies them unless one of them (on any
-        replica) is not finite; then updates the scale.  A skipped step leaves the
-        variables, the slots and ``iterations`` as they were.  Works eagerly, inside
-        ``tf.function`` and in a ``tf.distribute`` replica context.
+        With a manager: unscales them, all-reduces them (with :attr:`all_reduce`), and
+        applies them unless one of them (on any replica) is not finite; then updates the
+        scale.  A skipped step leaves the variables, the slots and ``iterations`` as they
+        were.  Works eagerly, inside ``tf.function`` and in a ``tf.distribute`` replica
+        context.
 
         Returns:
             a boolean scalar tensor: whether the step was applied.
@@ -134,9 +148,9 @@ class WrappedOptimizer:
         gradients, variables = list(gradients), list(variables)
         manager = self.loss_scale_manager
         if manager is None:
-            compat.apply_gradients(self.optimizer, gradients, variables)
+            compat.apply_gradients(self.optimizer, self._reduce(gradients), variables)
             return tf.constant(True)
-        gradients = manager.unscale(gradients)
+        gradients = self._reduce(manager.unscale(gradients))
         compat.build_optimizer(self.optimizer, variables)  # no variable creation inside a cond
         context = tf.distribute.get_replica_context()
         distributed = tf.distribute.has_strategy() and context is not None
@@ -153,6 +167,9 @@ class WrappedOptimizer:
                 return context.merge_call(
                     self._apply_cross_replica, args=(gradients, variables, finite))
         return self._apply_or_skip(gradients, variables, finite)
+
+    def _reduce(self, gradients):
+        return gradients if self.all_reduce is None else list(self.all_reduce(gradients))
 
     def _apply_or_skip(self, gradients, variables, finite):
         manager, optimizer = self.loss_scale_manager, self.optimizer

@@ -1,14 +1,16 @@
 """TF1-style graph code (``tf.compat.v1.Session``) on every device.
 
 :func:`session_config` returns the ``ConfigProto`` for a device: a plain one on CPU and
-GPU; on an Ascend NPU the one the adapter expects, with the ``NpuOptimizer`` custom
-graph optimizer (``use_off_line``, ``precision_mode`` and any other adapter option) and
-TensorFlow's ``remapping`` and ``memory_optimization`` rewrites turned off.
+GPU (``allow_soft_placement``); on an Ascend NPU the one the documented Ascend scripts
+build (DCGAN's, byte for byte): the ``NpuOptimizer`` custom graph optimizer with
+``use_off_line`` and ``precision_mode`` (and any other adapter option) and TensorFlow's
+``remapping`` and ``memory_optimization`` rewrites turned off.
 :func:`session` opens a session with it (importing ``npu_bridge.npu_init`` first on an
-NPU, which registers ``NpuOptimizer``).  :func:`wrap_graph_optimizer` adds loss scaling to
-a ``tf.compat.v1.train`` optimizer: :class:`GraphLossScaleOptimizer` with an ascendgan
-manager on CPU / GPU, ``NPULossScaleOptimizer`` with the adapter's equivalent manager on
-an NPU.
+NPU, which registers ``NpuOptimizer``).  :func:`wrap_graph_optimizer` prepares a
+``tf.compat.v1.train`` optimizer: :class:`GraphLossScaleOptimizer` with an ascendgan
+manager on CPU / GPU; on an NPU the documented chain
+``npu_tf_optimizer(NPULossScaleOptimizer(opt, manager, is_distributed=RANK_SIZE > 1))``
+with the adapter's equivalent manager.
 
 Example:
 
@@ -65,9 +67,11 @@ def session_config(device: str = "cpu", precision: str = "float32", npu_options=
         config: a ``ConfigProto`` to start from (copied, not modified).
 
     Returns:
-        a ``ConfigProto``: on CPU / GPU a plain one (``allow_soft_placement``); on NPU with
-        the ``NpuOptimizer`` custom optimizer (``use_off_line=True``, ``precision_mode``)
-        and ``remapping`` / ``memory_optimization`` OFF.
+        a ``ConfigProto``: on CPU / GPU a plain one (``allow_soft_placement``); on NPU the
+        documented scripts' one: the ``NpuOptimizer`` custom optimizer
+        (``use_off_line=True``, which is also the adapter's default, ``precision_mode``,
+        then ``npu_options``) and ``remapping`` / ``memory_optimization`` OFF, nothing
+        else (soft placement stays as in ``config``).
 
     Example:
 
@@ -82,8 +86,8 @@ def session_config(device: str = "cpu", precision: str = "float32", npu_options=
     result = config_pb2.ConfigProto()
     if config is not None:
         result.CopyFrom(config)
-    result.allow_soft_placement = True
     if device != "npu":
+        result.allow_soft_placement = True
         return result
     resolved = resolve_precision(precision, device="npu")
     rewrites = result.graph_options.rewrite_options
@@ -206,21 +210,24 @@ class GraphLossScaleOptimizer(tf.compat.v1.train.Optimizer):
 
 def wrap_graph_optimizer(optimizer, device: str = "cpu", precision: str = "float32",
                          loss_scale="auto", rank_size: int | None = None):
-    """Adds loss scaling (and, on several NPUs, gradient all-reduce) to a TF1 optimizer.
+    """Prepares a TF1 optimizer for ``device``: loss scaling, and on an NPU the adapter's
+    wrappers in the documented order.
 
     Args:
         optimizer: a ``tf.compat.v1.train.Optimizer``.
         device: ``"cpu"``, ``"gpu"`` or ``"npu"``.
         precision: a precision name; ``loss_scale="auto"`` scales when it computes in
-            float16.
+            float16 (on an NPU with the documented ``"ascend"`` manager).
         loss_scale: ``"auto"``, ``"dynamic"``, ``"ascend"``, a number, a manager (used as a
             template) or ``None``; see ``make_loss_scale_manager``.
         rank_size: processes of an NPU data-parallel job (default: ``RANK_SIZE``).
 
     Returns:
-        the optimizer to call ``minimize`` on: the optimizer itself, a
-        :class:`GraphLossScaleOptimizer` (CPU / GPU) or the adapter's
-        ``NPULossScaleOptimizer`` around ``npu_distributed_optimizer_wrapper`` (NPU).
+        the optimizer to call ``minimize`` on: on CPU / GPU the optimizer itself or a
+        :class:`GraphLossScaleOptimizer`; on an NPU, for every ``rank_size``,
+        ``npu_tf_optimizer(NPULossScaleOptimizer(optimizer, <manager>,
+        is_distributed=rank_size > 1))``, or ``npu_tf_optimizer(optimizer)`` without loss
+        scaling.
 
     Example:
 
@@ -231,7 +238,8 @@ def wrap_graph_optimizer(optimizer, device: str = "cpu", precision: str = "float
     """
     _check_device(device)
     resolved = resolve_precision(precision, device=device)
-    loss_scale = loss_scale_lib.resolve_loss_scale(loss_scale, resolved.loss_scaling)
+    loss_scale = loss_scale_lib.resolve_loss_scale(loss_scale, resolved.loss_scaling,
+                                                   device=device)
     if device == "npu":
         if rank_size is None:
             rank_size = npu_lib.rank_from_environment().rank_size

@@ -111,13 +111,24 @@ def test_loss_scale_specifications():
 
 
 def test_auto_is_resolved_in_one_place():
-    assert resolve_loss_scale("auto", float16=True) == "dynamic"
-    assert resolve_loss_scale("auto", float16=False) is None
+    for device in (None, "cpu", "gpu", "multi_worker"):  # Keras's rule off the NPU
+        assert resolve_loss_scale("auto", float16=True, device=device) == "dynamic"
+        assert resolve_loss_scale("auto", float16=False, device=device) is None
+    # On the NPU, float16 compute gets the documented Ascend manager.
+    assert resolve_loss_scale("auto", float16=True, device="npu") == "ascend"
+    assert resolve_loss_scale("auto", float16=False, device="npu") is None
     assert resolve_loss_scale("auto", float16=False, default="ascend") == "ascend"
-    assert resolve_loss_scale(None, float16=True, default="ascend") is None
+    assert resolve_loss_scale(None, float16=True, default="ascend", device="npu") is None
+    assert resolve_loss_scale("dynamic", float16=True, device="npu") == "dynamic"
     assert resolve_loss_scale(64, float16=False) == 64
     template = FixedLossScaleManager(8)
-    assert resolve_loss_scale("auto", float16=True, default=template) is template
+    assert resolve_loss_scale("auto", float16=True, default=template, device="npu") is template
+    # What "auto" builds: allow_mix_precision on the NPU -> the documented manager
+    # ExponentialUpdateLossScaleManager(2**32, 1000, 2, incr_ratio 2, decr_ratio 0.8).
+    ascend = make_loss_scale_manager(resolve_loss_scale("auto", True, device="npu")).get_config()
+    assert [ascend[k] for k in ("init_loss_scale", "incr_every_n_steps",
+                                "decr_every_n_nan_or_inf", "incr_ratio", "decr_ratio")] == [
+        2.0**32, 1000, 2, 2.0, 0.8]
 
 
 def test_wrapper_rules():

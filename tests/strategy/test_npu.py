@@ -1,13 +1,21 @@
-"""The Ascend adapter wiring, against stand-in ``npu_device`` / ``npu_bridge`` modules that
-record every call (the real adapter needs an NPU)."""
+"""The Ascend adapter wiring, against the recording stand-in of ``_adapter.py`` (the
+adapter's real module paths, names and signatures; the real adapter needs an NPU).
 
-import importlib.machinery
+The reference for the optimizer chain is the documented scripts' (e.g. ModelZoo
+Pix2Pix_ID0359_for_TensorFlow):
+
+    manager = ExponentialUpdateLossScaleManager(init_loss_scale=2**32, incr_every_n_steps=1000,
+                                                decr_every_n_nan_or_inf=2, decr_ratio=0.8)
+    opt = NPULossScaleOptimizer(opt, manager)            # is_distributed=True if RANK_SIZE > 1
+    train = npu_tf_optimizer(opt).minimize(loss)         # = NPUDistributedOptimizer(opt)
+"""
+
 import sys
-import types
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from _adapter import install_stand_in, set_ranks
 from _strategy_gans import PoisonGAN, toy_data
 
 from ascendgan import compat
@@ -17,114 +25,26 @@ from ascendgan.strategy import (
     all_finite,
     get_strategy,
     rank_from_environment,
+    wrap_graph_optimizer,
 )
 from ascendgan.strategy import npu as npu_lib
 
 keras = compat.keras
 
-
-def _module(name):
-    module = types.ModuleType(name)
-    module.__spec__ = importlib.machinery.ModuleSpec(name, None)
-    return module
-
-
-class StandInAdapter:
-    """Recording stand-ins for ``npu_device`` (TF2) and ``npu_bridge`` (TF1)."""
-
-    def __init__(self):
-        self.calls = []
-        self.overflow = False
-        calls = self.calls
-
-        class Options:
-            def __setattr__(self, name, value):
-                calls.append(("global_options", name, value))
-                object.__setattr__(self, name, value)
-
-        options = Options()
-
-        class Handle:
-            def as_default(self):
-                calls.append(("as_default",))
-                return self
-
-        device = _module("npu_device")
-        device.global_options = lambda: options
-        device.open = lambda: calls.append(("open",)) or Handle()
-        device.is_inf_nan_enabled = lambda: False
-        distribute = _module("npu_device.distribute")
-
-        def keras_wrapper(optimizer):
-            calls.append(("npu_distributed_keras_optimizer_wrapper", type(optimizer).__name__))
-            return optimizer
-
-        def all_reduce(value, reduction="mean"):
-            calls.append(("all_reduce", reduction))
-            return value
-
-        distribute.npu_distributed_keras_optimizer_wrapper = keras_wrapper
-        distribute.all_reduce = all_reduce
-        distribute.broadcast = lambda variables, root_rank=0: calls.append(
-            ("broadcast", len(variables), root_rank))
-        device.distribute = distribute
-        ops = _module("npu_device.gen_npu_ops")
-        adapter = self
-
-        def alloc():
-            calls.append(("npu_alloc_float_status",))
-            return tf.ones([8]) if adapter.overflow else tf.zeros([8])
-
-        def read(status):
-            calls.append(("npu_get_float_status",))
-            return status
-
-        def clear(status):
-            calls.append(("npu_clear_float_status",))
-            return tf.zeros([8])
-
-        ops.npu_alloc_float_status, ops.npu_get_float_status = alloc, read
-        ops.npu_clear_float_status = clear
-        device.gen_npu_ops = ops
-        self.device = device
-
-        bridge = _module("npu_bridge")
-        init = _module("npu_bridge.npu_init")
-
-        def recorder(name, result=None):
-            def make(*args, **kwargs):
-                calls.append((name, args, kwargs))
-                return ("made", name) if result is None else result(*args, **kwargs)
-            return make
-
-        init.ExponentialUpdateLossScaleManager = recorder("ExponentialUpdateLossScaleManager")
-        init.FixedLossScaleManager = recorder("FixedLossScaleManager")
-        init.NPULossScaleOptimizer = recorder("NPULossScaleOptimizer")
-        init.npu_distributed_optimizer_wrapper = recorder(
-            "npu_distributed_optimizer_wrapper", result=lambda optimizer: optimizer)
-        bridge.npu_init = init
-        self.bridge, self.init = bridge, init
-
-    def install(self, monkeypatch):
-        for name, module in (("npu_device", self.device), ("npu_bridge", self.bridge),
-                             ("npu_bridge.npu_init", self.init)):
-            monkeypatch.setitem(sys.modules, name, module)
-        return self
-
-    def names(self):
-        return [call[0] for call in self.calls]
+#: The documented manager, with the adapter's parameter names.
+DOCUMENTED_MANAGER = {"init_loss_scale": 2.0**32, "incr_every_n_steps": 1000,
+                      "decr_every_n_nan_or_inf": 2, "incr_ratio": 2.0, "decr_ratio": 0.8}
 
 
 @pytest.fixture
-def adapter(monkeypatch):
-    for name in ("RANK_SIZE", "RANK_ID", "RANK_TABLE_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    return StandInAdapter().install(monkeypatch)
+def npu_adapter(monkeypatch):
+    return install_stand_in(monkeypatch)
 
 
 def test_npu_without_the_adapter_raises_a_clear_error(monkeypatch):
-    for name in ("npu_device", "npu_bridge", "npu_bridge.npu_init"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
+    for name in list(sys.modules):
+        if name.split(".")[0] in ("npu_device", "npu_bridge"):
+            monkeypatch.delitem(sys.modules, name)
     assert not adapter_available("npu_device") and not adapter_available("npu_bridge")
     with pytest.raises(ImportError, match=r"`npu_device`.*CANN"):
         get_strategy("npu")
@@ -134,15 +54,18 @@ def test_npu_without_the_adapter_raises_a_clear_error(monkeypatch):
     assert "npu_device" not in sys.modules
 
 
+# ----------------------------------------------------------------------------- TF2 (npu_device)
+
+
 @pytest.mark.stand_in
-def test_npu_strategy_sets_the_precision_mode_then_opens_the_device(adapter):
+def test_npu_strategy_sets_the_precision_mode_then_opens_the_device(npu_adapter):
     strategy = get_strategy("npu", precision="allow_mix_precision",
                             npu_options={"op_debug_level": 0})
-    assert adapter.calls == [
-        ("global_options", "precision_mode", "allow_mix_precision"),
-        ("global_options", "op_debug_level", 0),
-        ("open",),
-        ("as_default",),
+    assert npu_adapter.calls == [
+        ("global_options", {"precision_mode": "allow_mix_precision"}),
+        ("global_options", {"op_debug_level": 0}),
+        ("open", {"device_id": None}),
+        ("as_default", {}),
     ]
     assert strategy.device == "npu" and strategy.num_replicas == 1
     # The adapter mixes the float32 graph itself; float16 still needs loss scaling.
@@ -151,45 +74,113 @@ def test_npu_strategy_sets_the_precision_mode_then_opens_the_device(adapter):
     override = get_strategy("npu", precision="mixed_float16",
                             npu_options={"precision_mode": "must_keep_origin_dtype"})
     assert override.precision.npu_precision_mode == "must_keep_origin_dtype"
-    assert adapter.calls[-3:] == [("global_options", "precision_mode", "must_keep_origin_dtype"),
-                                  ("open",), ("as_default",)]
+    assert npu_adapter.calls[-3:] == [
+        ("global_options", {"precision_mode": "must_keep_origin_dtype"}),
+        ("open", {"device_id": None}), ("as_default", {})]
+    with pytest.raises(ValueError, match="has no option no_such_option"):  # the adapter's check
+        get_strategy("npu", npu_options={"no_such_option": 1})
+
+
+def _eager_step(wrapped, kernel):
+    with tf.GradientTape() as tape:
+        scaled = wrapped.scale_loss(tf.reduce_sum(kernel))        # gradient 1 per element
+    return bool(wrapped.apply_gradients(tape.gradient(scaled, [kernel]), [kernel]))
 
 
 @pytest.mark.stand_in
-def test_eight_ranks_wrap_optimizers_shard_data_and_broadcast(adapter, monkeypatch):
-    monkeypatch.setenv("RANK_SIZE", "8")
-    monkeypatch.setenv("RANK_ID", "3")
+@pytest.mark.parametrize("ranks", [1, 8])
+def test_tf2_chain_all_reduces_the_unscaled_gradients_before_the_overflow_check(
+        npu_adapter, monkeypatch, tmp_path, ranks):
+    set_ranks(monkeypatch, tmp_path, ranks, rank=ranks - 1)
     strategy = get_strategy("npu", precision="allow_mix_precision")
-    assert strategy.num_replicas == 8 and strategy.per_replica_batch_size(64) == 8
-    wrapped = strategy.wrap_optimizer(keras.optimizers.Adam())
-    assert isinstance(wrapped, WrappedOptimizer)
-    assert ("npu_distributed_keras_optimizer_wrapper", "Adam") in adapter.calls
-    manager = wrapped.loss_scale_manager
-    assert manager is not None and manager.get_config()["init_loss_scale"] == 2.0**15
-    assert manager.finite_fn is not all_finite  # the NPU's float-status check
-    assert strategy.wrap_optimizer(wrapped) is wrapped  # not wrapped twice
-    assert adapter.names().count("npu_distributed_keras_optimizer_wrapper") == 1
-    batches = list(strategy.batch_dataset(np.arange(64), global_batch_size=16))
-    assert [b.numpy().tolist() for b in batches] == [[3, 11], [19, 27], [35, 43], [51, 59]]
-    strategy.broadcast_variables([tf.Variable(1.0), tf.Variable(2.0)])
-    assert adapter.calls[-1] == ("broadcast", 2, 0)
+    sgd = keras.optimizers.SGD(0.5)
+    wrapped = strategy.wrap_optimizer(sgd)
+    # loss_scale="auto" on the NPU is the documented manager; the Keras optimizer stays plain.
+    config = wrapped.loss_scale_manager.get_config()
+    assert {k: config[k] for k in DOCUMENTED_MANAGER} == DOCUMENTED_MANAGER
+    assert wrapped.optimizer is sgd and wrapped.loss_scale_manager.finite_fn is not all_finite
+    assert "npu_distributed_keras_optimizer_wrapper" not in npu_adapter.names()
+
+    kernel = tf.Variable([1.0, 2.0])
+    npu_adapter.calls.clear()
+    npu_adapter.reduce_fn = lambda value, reduction: value + 1.0 if reduction == "mean" else value
+    assert _eager_step(wrapped, kernel)
+    mean, *rest = npu_adapter.calls
+    assert mean[0] == "all_reduce"
+    assert {k: v for k, v in mean[1].items() if k != "values"} == {
+        "reduction": "mean", "fusion": 1, "fusion_id": -1, "group": "hccl_world_group"}
+    np.testing.assert_array_equal(mean[1]["values"][0].numpy(), [1.0, 1.0])  # unscaled (÷2**32)
+    status = ["npu_get_float_status_v2", "npu_clear_float_status_v2"]
+    verdict = [("all_reduce", "sum", 0)] if ranks > 1 else []
+    assert [call[0] for call in rest] == status + [v[0] for v in verdict]
+    assert [(n, a["reduction"], a["fusion"]) for n, a in rest[2:]] == verdict
+    np.testing.assert_array_equal(kernel.numpy(), [0.0, 1.0])  # the all-reduced gradient 2 applied
+
+    npu_adapter.overflow = True  # saturation mode: the float status reports the overflow
+    assert not _eager_step(wrapped, kernel)
+    npu_adapter.overflow = False
+    # Another rank's overflow reaches this rank through the gradient all-reduce, which runs
+    # before the check: the step is skipped here too.
+    npu_adapter.reduce_fn = lambda value, reduction: value * np.inf if reduction == "mean" else value
+    assert not _eager_step(wrapped, kernel)
+    np.testing.assert_array_equal(kernel.numpy(), [0.0, 1.0])
+    state = wrapped.loss_scale_manager.state()
+    assert (state["steps"], state["overflows"], state["bad_steps"]) == (3, 2, 0)
+    assert state["loss_scale"] == pytest.approx(2.0**32 * 0.8)  # 2 overflows: ×0.8
 
 
 @pytest.mark.stand_in
-def test_overflow_check_reads_the_float_status_and_all_reduces(adapter):
-    check = npu_lib.finite_check(adapter.device, rank_size=8)
+def test_tf2_chain_without_loss_scaling_still_all_reduces(npu_adapter):
+    wrapped = get_strategy("npu", precision="float32").wrap_optimizer(keras.optimizers.SGD(1.0))
+    assert wrapped.loss_scale_manager is None and wrapped.all_reduce is not None
+    kernel = tf.Variable([1.0])
+    npu_adapter.reduce_fn = lambda value, reduction: value * 3.0
+    assert _eager_step(wrapped, kernel)
+    np.testing.assert_array_equal(kernel.numpy(), [-2.0])  # 1 - 1.0 · 3
+    assert npu_adapter.names()[-1] == "all_reduce"
+    assert "npu_get_float_status_v2" not in npu_adapter.names()
+
+
+@pytest.mark.stand_in
+@pytest.mark.parametrize("ops, names", [
+    ("v2", ["npu_get_float_status_v2", "npu_clear_float_status_v2"]),
+    ("v1", ["npu_alloc_float_status", "npu_get_float_status", "npu_clear_float_status"]),
+])
+def test_overflow_check_reads_the_float_status_and_all_reduces(monkeypatch, ops, names):
+    adapter = install_stand_in(monkeypatch, float_status=ops)
+    check = npu_lib.finite_check(sys.modules["npu_device"], rank_size=8)
     grads = [tf.constant([1.0, 2.0]), None]
     assert bool(check(grads))
-    assert adapter.names() == ["npu_alloc_float_status", "npu_get_float_status",
-                               "npu_clear_float_status", "all_reduce"]
-    adapter.overflow = True  # saturation mode: finite values, but the status flags overflow
+    assert adapter.names() == names + ["all_reduce"]
+    assert adapter.named("all_reduce")[0]["reduction"] == "sum"
+    adapter.overflow = True  # finite values, but the status flags an overflow
     assert not bool(check(grads))
     adapter.overflow = False
     assert not bool(check([tf.constant([np.inf])]))
+    adapter.inf_nan, adapter.overflow = True, True  # INF/NaN mode: the status is not read
+    adapter.calls.clear()
+    assert bool(check(grads)) and adapter.names() == ["all_reduce"]
 
 
 @pytest.mark.stand_in
-def test_a_gan_trains_through_the_npu_strategy(adapter):
+def test_eight_ranks_shard_data_and_broadcast(npu_adapter, monkeypatch, tmp_path):
+    set_ranks(monkeypatch, tmp_path, 8, rank=3)
+    strategy = get_strategy("npu", precision="allow_mix_precision")
+    assert strategy.num_replicas == 8 and strategy.per_replica_batch_size(64) == 8
+    wrapped = strategy.wrap_optimizer(keras.optimizers.Adam())
+    assert isinstance(wrapped, WrappedOptimizer) and strategy.wrap_optimizer(wrapped) is wrapped
+    batches = list(strategy.batch_dataset(np.arange(64), global_batch_size=16))
+    assert [b.numpy().tolist() for b in batches] == [[3, 11], [19, 27], [35, 43], [51, 59]]
+    variables = [tf.Variable(1.0), tf.Variable(2.0)]
+    strategy.broadcast_variables(variables)
+    name, arguments = npu_adapter.calls[-1]
+    assert name == "broadcast" and arguments["values"] == variables
+    assert (arguments["root_rank"], arguments["fusion"], arguments["group"]) == (
+        0, 2, "hccl_world_group")
+
+
+@pytest.mark.stand_in
+def test_a_gan_trains_through_the_npu_strategy(npu_adapter):
     strategy = get_strategy("npu", precision="allow_mix_precision", loss_scale=64)
     with strategy.scope():
         gan = PoisonGAN()
@@ -197,38 +188,103 @@ def test_a_gan_trains_through_the_npu_strategy(adapter):
         history = gan.fit(toy_data(8), batch_size=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["d_loss"][-1])
     assert history.history["d_loss_scale"][-1] == 64.0
-    assert "npu_alloc_float_status" in adapter.names()  # traced into the train step
-    assert "npu_distributed_keras_optimizer_wrapper" not in adapter.names()  # one rank
+    names = npu_adapter.names()  # traced into the train step, for both optimizers
+    assert names.count("npu_get_float_status_v2") >= 2
+    assert [a["reduction"] for a in npu_adapter.named("all_reduce")].count("mean") >= 2
+    assert "npu_distributed_keras_optimizer_wrapper" not in names
+
+
+# ----------------------------------------------------------------------------- TF1 (npu_bridge)
+
+
+def _graph_chain(strategy, **kwargs):
+    graph = tf.Graph()
+    with graph.as_default():
+        optimizer = tf.compat.v1.train.GradientDescentOptimizer(0.25)
+        wrapped = strategy.wrap_graph_optimizer(optimizer, **kwargs)
+    return graph, optimizer, wrapped
 
 
 @pytest.mark.stand_in
-def test_graph_mode_uses_npu_bridge(adapter, monkeypatch):
-    monkeypatch.setenv("RANK_SIZE", "8")
+@pytest.mark.parametrize("ranks", [1, 2, 8])
+def test_graph_mode_builds_npu_tf_optimizer_around_npu_loss_scale_optimizer(
+        npu_adapter, monkeypatch, tmp_path, ranks):
+    set_ranks(monkeypatch, tmp_path, ranks)
+    strategy = get_strategy("npu", graph_mode=True, precision="allow_mix_precision")
+    assert "open" not in npu_adapter.names()  # the TF2 device is not opened in graph mode
+    npu_adapter.calls.clear()
+    graph, optimizer, wrapped = _graph_chain(strategy)
+    init = sys.modules["npu_bridge.npu_init"]
+    scaled = wrapped._optimizer
+    assert type(wrapped) is init.NPUDistributedOptimizer
+    assert type(scaled) is init.NPULossScaleOptimizer and scaled._opt is optimizer
+    manager = scaled._loss_scale_manager
+    assert type(manager) is init.ExponentialUpdateLossScaleManager
+    assert npu_adapter.calls == [
+        ("ExponentialUpdateLossScaleManager", DOCUMENTED_MANAGER),
+        ("NPULossScaleOptimizer", {"opt": optimizer, "loss_scale_manager": manager,
+                                   "is_distributed": ranks > 1}),
+        ("npu_tf_optimizer", {"opt": scaled}),
+        ("NPUDistributedOptimizer", {"optimizer": scaled, "is_weight_update_sharding": False,
+                                     "name": None}),
+    ]
+    # The chain is a tf.compat.v1 optimizer: minimize builds a training op.
+    with graph.as_default():
+        w = tf.Variable(1.0)
+        train = wrapped.minimize(tf.square(w))
+        init_op = tf.compat.v1.global_variables_initializer()
+    with tf.compat.v1.Session(graph=graph) as sess:
+        sess.run(init_op)
+        sess.run(train)
+        assert sess.run(w) == pytest.approx(0.5)  # 1 - 0.25 · 2
+
+
+@pytest.mark.stand_in
+def test_graph_mode_managers_and_no_loss_scaling(npu_adapter):
+    from ascendgan.strategy import FixedLossScaleManager
+
+    strategy = get_strategy("npu", graph_mode=True, precision="allow_mix_precision")
+    npu_adapter.calls.clear()
+    _, optimizer, _ = _graph_chain(strategy, loss_scale=512)
+    assert npu_adapter.calls[0] == ("FixedLossScaleManager",
+                                    {"loss_scale": 512.0, "enable_overflow_check": True})
+    assert npu_adapter.calls[1][1]["is_distributed"] is False
+    npu_adapter.calls.clear()
+    _graph_chain(strategy, loss_scale=FixedLossScaleManager(8, enable_overflow_check=False))
+    assert npu_adapter.calls[0][1] == {"loss_scale": 8.0, "enable_overflow_check": False}
+
+    # float32 (must_keep_origin_dtype): no loss scaling, still npu_tf_optimizer.
+    plain = get_strategy("npu", graph_mode=True, precision="float32")
+    npu_adapter.calls.clear()
+    _, optimizer, wrapped = _graph_chain(plain)
+    assert npu_adapter.names() == ["npu_tf_optimizer", "NPUDistributedOptimizer"]
+    assert npu_adapter.calls[0][1] == {"opt": optimizer} and wrapped._optimizer is optimizer
+
+
+@pytest.mark.stand_in
+def test_graph_optimizer_on_an_adapter_without_npu_tf_optimizer(monkeypatch):
+    adapter = install_stand_in(monkeypatch, with_npu_tf_optimizer=False)
+    graph = tf.Graph()
+    with graph.as_default():
+        optimizer = tf.compat.v1.train.AdamOptimizer()
+        wrapped = wrap_graph_optimizer(optimizer, "npu", precision="allow_mix_precision",
+                                       rank_size=4)
+    assert adapter.names() == ["ExponentialUpdateLossScaleManager", "NPULossScaleOptimizer",
+                               "NPUDistributedOptimizer"]
+    assert adapter.named("NPULossScaleOptimizer")[0]["is_distributed"] is True
+    assert wrapped._optimizer._opt is optimizer
+
+
+@pytest.mark.stand_in
+def test_graph_mode_session_is_the_documented_one(npu_adapter):
     strategy = get_strategy("npu", graph_mode=True, precision="allow_mix_precision",
-                            loss_scale="ascend", npu_options={"iterations_per_loop": 10})
-    assert "open" not in adapter.names()  # the TF2 device is not opened in graph mode
+                            npu_options={"iterations_per_loop": 10})
     config = strategy.session_config()
     (custom_op,) = config.graph_options.rewrite_options.custom_optimizers
     assert custom_op.name == "NpuOptimizer"
     assert custom_op.parameter_map["precision_mode"].s == b"allow_mix_precision"
-    assert custom_op.parameter_map["use_off_line"].b
     assert custom_op.parameter_map["iterations_per_loop"].i == 10
-    assert config.graph_options.rewrite_options.remapping == 2  # RewriterConfig.OFF
-    assert config.graph_options.rewrite_options.memory_optimization == 2
-    optimizer = tf.compat.v1.train.GradientDescentOptimizer(0.1)
-    wrapped = strategy.wrap_graph_optimizer(optimizer)
-    assert adapter.calls[-3:] == [
-        ("npu_distributed_optimizer_wrapper", (optimizer,), {}),
-        ("ExponentialUpdateLossScaleManager", (), {
-            "init_loss_scale": 2.0**32, "incr_every_n_steps": 1000,
-            "decr_every_n_nan_or_inf": 2, "incr_ratio": 2.0, "decr_ratio": 0.8}),
-        ("NPULossScaleOptimizer", (optimizer, ("made", "ExponentialUpdateLossScaleManager")),
-         {"is_distributed": True}),
-    ]
-    assert wrapped == ("made", "NPULossScaleOptimizer")
-    strategy.wrap_graph_optimizer(optimizer, loss_scale=512)
-    assert adapter.calls[-2][0] == "FixedLossScaleManager"
-    assert adapter.calls[-2][2] == {"loss_scale": 512.0, "enable_overflow_check": True}
+    assert custom_op.parameter_map["use_off_line"].b
     with strategy.session(graph=tf.Graph()) as sess:
         assert sess is not None
 

@@ -1,9 +1,11 @@
-"""TF1-style graph code: session configs, and graph-mode loss scaling on CPU."""
+"""TF1-style graph code: session configs (on the NPU, byte for byte those of the documented
+Ascend scripts), and graph-mode loss scaling on CPU."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from _strategy_gans import ReferenceExponentialManager
+from tensorflow.core.protobuf import rewriter_config_pb2
 
 from ascendgan.strategy import (
     ExponentialUpdateLossScaleManager,
@@ -26,6 +28,59 @@ def test_cpu_session_config_is_plain():
         session_config("cpu", npu_options={"precision_mode": "force_fp16"})
     with pytest.raises(ValueError, match="device"):
         session_config("tpu")
+
+
+def _script_config(parameters):
+    """A ConfigProto as the documented Ascend scripts build it: a fresh ConfigProto, one
+    "NpuOptimizer" custom optimizer with ``parameters`` (bool -> .b, str -> .s), and the
+    remapping and memory_optimization rewrites OFF; nothing else."""
+    config = tf.compat.v1.ConfigProto()
+    rewrites = config.graph_options.rewrite_options
+    custom_op = rewrites.custom_optimizers.add()
+    custom_op.name = "NpuOptimizer"
+    for name, value in parameters.items():
+        if isinstance(value, bool):
+            custom_op.parameter_map[name].b = value
+        else:
+            custom_op.parameter_map[name].s = tf.compat.as_bytes(value)
+    rewrites.remapping = rewriter_config_pb2.RewriterConfig.OFF
+    rewrites.memory_optimization = rewriter_config_pb2.RewriterConfig.OFF
+    return config
+
+
+def _same_bytes(a, b):
+    # Map entries serialize in key order with deterministic=True.
+    return a.SerializeToString(deterministic=True) == b.SerializeToString(deterministic=True)
+
+
+def test_npu_session_config_is_the_documented_scripts_byte_for_byte():
+    # DCGAN_ID0686_for_TensorFlow main.py: use_off_line, precision_mode allow_mix_precision.
+    dcgan = _script_config({"use_off_line": True, "precision_mode": "allow_mix_precision"})
+    ours = session_config("npu", precision="allow_mix_precision")
+    assert ours == dcgan and _same_bytes(ours, dcgan)
+    assert not ours.allow_soft_placement  # the scripts do not set it
+    # Pix2Pix_ID0359_for_TensorFlow main.py: precision_mode, modify_mixlist (it leaves
+    # use_off_line at the adapter's default, "1" in tf_adapter/util/npu_attrs.cc).
+    pix2pix = _script_config({"precision_mode": "allow_mix_precision",
+                              "modify_mixlist": "./ops_info.json", "use_off_line": True})
+    ours = session_config("npu", precision="allow_mix_precision",
+                          npu_options={"modify_mixlist": "./ops_info.json"})
+    assert _same_bytes(ours, pix2pix)
+    # BigGAN (utils.session_config, --chip npu --use_fp16 --profiling).
+    profiling = '{"output":"/tmp/profiling","task_trace":"on","aicpu":"on"}'
+    biggan = _script_config({"precision_mode": "allow_mix_precision",
+                             "fusion_switch_file": "fusion_switch.cfg", "use_off_line": True,
+                             "profiling_mode": True, "profiling_options": profiling})
+    ours = session_config("npu", precision="allow_mix_precision", npu_options={
+        "fusion_switch_file": "fusion_switch.cfg", "profiling_mode": True,
+        "profiling_options": profiling})
+    assert _same_bytes(ours, biggan)
+    # Other precisions change only precision_mode; a given config keeps its own fields.
+    base = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=2)
+    ours = session_config("npu", precision="must_keep_origin_dtype", config=base)
+    reference = _script_config({"use_off_line": True, "precision_mode": "must_keep_origin_dtype"})
+    reference.intra_op_parallelism_threads = 2
+    assert _same_bytes(ours, reference)
 
 
 def test_npu_session_config_without_the_adapter():
