@@ -57,6 +57,7 @@ from ascendgan.strategy.precision import (
     ASCEND_PRECISION_MODES,
     PRECISIONS,
     Precision,
+    auto_precision,
     precision_policy,
     resolve_precision,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "non_finite_names",
     "numerics_check",
     "per_replica_batch_size",
+    "auto_precision",
     "precision_policy",
     "rank_from_environment",
     "resolve_loss_scale",
