@@ -40,12 +40,17 @@ def add_train_arguments(parser, family=None):
     if family is None:
         parser.add_argument("family", choices=family_names(), help="model family")
     parser.add_argument("--preset", default=None, help=f"factory preset (default: {_default_presets(family)})")
-    parser.add_argument("--data", default=None,
+    parser.add_argument("--data", "--data_url", "--data-url", dest="data", default=None,
                         help="data location: MNIST IDX folder, CIFAR-10 batches or class folders, an image "
-                             "folder, A|B pairs or photos (--pairs edges); default for MNIST presets: "
-                             "the MNIST test split shipped with ascendgan")
+                             "folder, A|B pairs or photos (--pairs edges), or a .zip / .tar(.gz) of one; "
+                             "local or remote (obs://, s3://, gs://: copied to the cache first); default for "
+                             "MNIST presets: the MNIST test split shipped with ascendgan")
     parser.add_argument("--cache", default=None, metavar="DIR",
-                        help="copy a remote --data folder (gs://, s3://, hdfs://, ...) to this local folder first")
+                        help="local folder a remote --data is copied to / an archive unpacked in (default: "
+                             "/cache/ascendgan on ModelArts, else a temporary folder)")
+    parser.add_argument("--train_url", "--train-url", dest="train_url", default=None, metavar="URL",
+                        help="copy the run directory to this folder or URL (obs://, s3://, gs://) after "
+                             "every checkpoint and at the end; a restarted job resumes from it")
     parser.add_argument("--out", default=None, help="run directory (default runs/<family>_<preset>)")
     parser.add_argument("--epochs", type=positive_int, default=None, help="passes over the data (default: the preset's)")
     parser.add_argument("--steps", type=positive_int, default=None, help="total generator steps (overrides --epochs)")
@@ -84,7 +89,7 @@ def run_from_arguments(args):
         num_samples=args.num_samples, seed=args.seed, smoke=args.smoke,
         diff_augment=args.diff_augment, resume=not args.no_resume,
         tensorboard=not args.no_tensorboard, verbose=0 if args.quiet else 1,
-        strategy=strategy_from_arguments(args),
+        strategy=strategy_from_arguments(args), train_url=args.train_url,
     )
 
 

@@ -32,11 +32,13 @@ from ascendgan.recipes.runs import (
     start_run,
     train_gan,
 )
+from ascendgan.recipes.storage import CopyBack, localize_data, pull_run, push_run
 
 __all__ = [
     "PAIR_LAYOUTS",
     "ClassifierCheckpoint",
     "ClassifierRun",
+    "CopyBack",
     "TrainingScalars",
     "compile_classifier",
     "evaluate_run",
@@ -49,8 +51,11 @@ __all__ = [
     "StopAtStep",
     "TrainingPlan",
     "load_run",
+    "localize_data",
     "plan_training",
     "preset_dataset",
+    "pull_run",
+    "push_run",
     "read_run",
     "replica_overrides",
     "run_callbacks",

@@ -7,6 +7,7 @@ import dataclasses
 import tensorflow as tf
 
 from ascendgan import data as data_lib
+from ascendgan.recipes.storage import localize_data
 from ascendgan.validation import check_bool, check_choice, check_int
 
 #: Pix2Pix data layouts: side-by-side ``A|B`` files, or edges computed from photos.
@@ -19,14 +20,17 @@ class DataSource:
 
     Args:
         path: MNIST IDX folder, CIFAR-10 batches or class folders, an image folder, a folder
-            of A|B pairs or of photos (``pairs="edges"``). ``None`` uses the MNIST test split
-            shipped with ascendgan for MNIST presets.
+            of A|B pairs or of photos (``pairs="edges"``); or a zip / tar archive of one
+            (``cat.zip``); local or remote (``obs://``, ``s3://``, ``gs://``, ...), see
+            :meth:`localized`. ``None`` uses the MNIST test split shipped with ascendgan for
+            MNIST presets.
         pairs: paired presets only: ``"ab"`` (side-by-side A|B files) or ``"edges"`` (edges
             computed from a folder of photos, edges -> photo).
         skip_corrupt: skip unreadable images with a warning instead of failing.
         limit: use only the first ``limit`` examples (before shuffling).
-        cache: copy a remote ``path`` to this local folder first (skipping files already
-            there), as the documented object-storage runs do.
+        cache: the local folder a remote ``path`` is copied to (and an archive unpacked in);
+            default: ``/cache/ascendgan`` on ModelArts, else a temporary folder
+            (:func:`~ascendgan.recipes.storage.default_cache_dir`).
     """
 
     path: str | None = None
@@ -43,11 +47,17 @@ class DataSource:
             object.__setattr__(self, "path", str(self.path))
 
     def localized(self):
-        """This source with ``path`` copied to ``cache`` first (when both are set)."""
-        if self.cache and self.path is not None:
-            return dataclasses.replace(self, path=data_lib.cache_locally(self.path, self.cache),
-                                       cache=None)
-        return self
+        """This source with a local ``path``, as the documented ModelArts runs read their data:
+        a remote folder or file copied to the cache (with ``moxing`` when importable, else
+        ``tf.io.gfile``), an archive unpacked there (its one top folder, if it has one), a
+        local folder as it is (copied to ``cache`` when given). See
+        :func:`~ascendgan.recipes.storage.localize_data`."""
+        if self.path is None:
+            return self
+        path = localize_data(self.path, self.cache)
+        if path == self.path and self.cache is None:
+            return self
+        return dataclasses.replace(self, path=path, cache=None)
 
 
 def preset_dataset(preset, source, batch_size, seed=0, repeat=True, shuffle=True,
