@@ -20,7 +20,7 @@ from ascendgan import strategy as strategy_lib
 from ascendgan.models import get_family
 from ascendgan.recipes.datasets import DataSource, preset_dataset
 from ascendgan.recipes.run_dir import RunDirectory
-from ascendgan.recipes.storage import CopyBack
+from ascendgan.recipes.storage import CopyBack, pull_run
 from ascendgan.training.callbacks import SampleGrid, Throughput
 from ascendgan.training.checkpoints import (
     UNREADABLE,
@@ -246,6 +246,8 @@ def train_gan(run):
     strategy = run.strategy or strategy_lib.get_strategy(precision="auto")
     source = run.data.localized()
     run_dir = RunDirectory(run.out)
+    if run.train_url:  # a restarted job continues from what train_url holds
+        pull_run(run.train_url, run.out)
     # Only tf.distribute replicas share batch statistics (NPU processes run one replica each).
     overrides = run.effective_overrides(strategy.distribute.num_replicas_in_sync)
     with strategy.scope():  # the precision policy and the tf.distribute scope
@@ -278,7 +280,7 @@ def train_gan(run):
             pairs = tuple(x.numpy() for x in sample_batch)
         callbacks = run_callbacks(run_dir, plan, k, num_samples=run.num_samples, seed=run.seed,
                                   truncation=preset.schedule.truncation, sample_pairs=pairs,
-                                  tensorboard=run.tensorboard)
+                                  tensorboard=run.tensorboard, train_url=run.train_url)
         history = gan.fit(
             dataset,
             epochs=math.ceil(plan.steps / plan.steps_per_epoch),
@@ -288,7 +290,7 @@ def train_gan(run):
             verbose=run.verbose,
         )
         final = int(gan.generator_optimizer.iterations.numpy())
-        if final % plan.checkpoint_every:
+        if final % plan.checkpoint_every and not run.train_url:  # CopyBack saves and copies it
             callbacks[1].save()
         result.update(final_step=final, samples=callbacks[2].written,
                       logs={key: float(values[-1]) for key, values in history.history.items()})
@@ -389,7 +391,8 @@ def run_record(run, source, plan, overrides, strategy):
     """
     return {
         "family": run.family, "preset": run.preset, "overrides": dict(overrides), "seed": run.seed,
-        "data": source.path, "pairs": source.pairs, "batch_size": plan.batch_size,
+        "data": source.path, "data_url": run.data.path, "train_url": run.train_url,
+        "pairs": source.pairs, "batch_size": plan.batch_size,
         "steps": plan.steps, "precision": strategy.precision.name,
         "diff_augment": run.diff_augment,
     }

@@ -331,10 +331,13 @@ def set_aside(paths, destination):
 def write_checkpoint_state(directory):
     """Rewrites the ``checkpoint`` state file from the checkpoints present in ``directory``
     (newest = latest), so ``tf.train.CheckpointManager`` continues from them."""
-    found = find_checkpoints(directory)
+    found = list(reversed(find_checkpoints(directory)))  # oldest first, as the manager keeps them
     if found:
-        tf.compat.v1.train.update_checkpoint_state(str(directory), found[0],
-                                                   all_model_checkpoint_paths=list(reversed(found)))
+        # with their times, so the manager still deletes the oldest beyond max_to_keep
+        times = [tf.io.gfile.stat(path + ".index").mtime_nsec / 1e9 for path in found]
+        tf.compat.v1.train.update_checkpoint_state(
+            str(directory), found[-1], all_model_checkpoint_paths=found,
+            all_model_checkpoint_timestamps=times, last_preserved_timestamp=min(times) - 1.0)
 
 
 def restore_latest(gan, directory, part="all"):

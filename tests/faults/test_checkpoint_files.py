@@ -215,3 +215,12 @@ def test_run_json_is_written_after_the_restore(run_dir, monkeypatch):
     monkeypatch.setattr(RunDirectory, "write", write)
     result = train_gan(_run(run_dir, steps=STEPS + 1))
     assert result["resumed_from"] == STEPS and calls == [STEPS]
+
+
+def test_keep_is_enforced_across_resumes(tmp_path):
+    # the rewritten state file carries the checkpoints' times, so the manager still deletes
+    # the oldest beyond `keep` after a resume (before, every pre-resume checkpoint stayed)
+    out = tmp_path / "run"
+    for steps in (2, 3, 5):
+        train_gan(_run(out, steps=steps, keep=1))
+    assert find_checkpoints(os.path.join(out, "checkpoints")) == [_ckpt(out, 5)]

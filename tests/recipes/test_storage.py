@@ -538,8 +538,6 @@ def _check_checkpoints_any(folder):
     return sorted(n[: -len(".index")] for n in names if n.endswith(".index"))
 
 
-@pytest.mark.xfail(strict=True, reason="train_gan does not pull from / copy to run.train_url yet "
-                                       "(lines sent to the lead); remove this mark once it does")
 def test_train_gan_itself_copies_back_and_resumes(tmp_path):
     bucket = tmp_path / "bucket"
     train_gan(_job(tmp_path / "node1", bucket, steps=1))
