@@ -290,6 +290,9 @@ def train_gan(run):
             verbose=run.verbose,
         )
         final = int(gan.generator_optimizer.iterations.numpy())
+        if final < plan.steps:  # the data set repeats: only an error ends fit early
+            raise RuntimeError(f"Training stopped at generator step {final} of {plan.steps} "
+                               f"without an error from fit; the run in {run.out} can be resumed.")
         if final % plan.checkpoint_every and not run.train_url:  # CopyBack saves and copies it
             callbacks[1].save()
         result.update(final_step=final, samples=callbacks[2].written,
@@ -339,11 +342,11 @@ def start_run(gan, run, run_dir, record):
       ``run.json``) is moved to ``previous-<UTC time>/``, never deleted.
     - ``run.json`` is written (atomically) last, once the model was built and restored.
     """
-    remove_partial_saves(run_dir.checkpoints)
+    interrupted = remove_partial_saves(run_dir.checkpoints)
     done = 0
     if run.resume:
         try:
-            path, skipped = newest_restorable(gan, run_dir.checkpoints, "all")
+            path, skipped = newest_restorable(gan, run_dir.checkpoints, "all", interrupted)
         except CheckpointError as error:
             raise CheckpointError(
                 f"{error} {_settings_change(run_dir, record)}Nothing was written; to start afresh in "

@@ -90,7 +90,10 @@ class SampleGrid(keras.callbacks.Callback):
         images, columns = self.pictures()
         path = os.path.join(self.directory, f"step_{step:07d}.png")
         picture = sampling.image_grid(images, columns=columns)
-        sampling.save_png(picture, path)
+        try:
+            sampling.save_png(picture, path)
+        except tf.errors.OpError as error:  # fit would take OutOfRangeError for the data's end
+            raise OSError(f"Could not write the sample grid {path}: {error.message}") from None
         if self.log_dir:
             if self._writer is None:
                 self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "samples"))

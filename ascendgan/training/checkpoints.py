@@ -62,6 +62,7 @@ class PeriodicCheckpoint(keras.callbacks.Callback):
         self.restore = restore
         self.manager = None
         self.restored_path = None
+        self._interrupted = []
 
     def make_checkpoint(self):
         """The ``tf.train.Checkpoint`` to save (subclasses)."""
@@ -80,7 +81,7 @@ class PeriodicCheckpoint(keras.callbacks.Callback):
     def restore_latest(self):
         """Restores the latest checkpoint, if any; returns its path or None."""
         self._ensure_manager()
-        path, skipped = _newest(self.restore_checkpoint, self.directory)
+        path, skipped = _newest(self.restore_checkpoint, self.directory, self._interrupted)
         self.restored_path = path
         if skipped:  # continue from the restored one; the skipped ones are not overwritten
             set_aside([p for p, _ in skipped], os.path.join(self.directory, UNREADABLE))
@@ -94,7 +95,7 @@ class PeriodicCheckpoint(keras.callbacks.Callback):
         return restore_into(self._ensure_manager().checkpoint, path)
 
     def on_train_begin(self, logs=None):
-        remove_partial_saves(self.directory)
+        self._interrupted = remove_partial_saves(self.directory)
         if self.restore:
             self.restore_latest()
         else:
@@ -104,8 +105,20 @@ class PeriodicCheckpoint(keras.callbacks.Callback):
         return int(self.step_counter().numpy())
 
     def save(self):
-        """Writes a checkpoint numbered by the current step; returns its path."""
-        return self._ensure_manager().save(checkpoint_number=self._step())
+        """Writes a checkpoint numbered by the current step; returns its path.
+
+        Raises:
+            CheckpointWriteError: the file system refused the write (full disk, file-size
+                limit, permissions), naming the checkpoint. TensorFlow reports some of these
+                as ``OutOfRangeError``, which ``fit`` would take for the end of the data and
+                silently stop or skip ahead, so it is raised as an ``OSError`` instead.
+        """
+        step = self._step()
+        try:
+            return self._ensure_manager().save(checkpoint_number=step)
+        except tf.errors.OpError as error:
+            target = os.path.join(self.directory, f"ckpt-{step}")
+            raise CheckpointWriteError(f"Could not write checkpoint {target}: {_short(error)}") from None
 
     def on_train_batch_end(self, batch, logs=None):
         if self.every_n_steps and self._step() % self.every_n_steps == 0:
@@ -154,6 +167,11 @@ class GANCheckpoint(PeriodicCheckpoint):
         return restore_checkpoint(self.model, path, "all")
 
 
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written (full disk, file-size limit, permissions); the
+    previous checkpoints are untouched."""
+
+
 class CheckpointError(ValueError):
     """A checkpoint that cannot be read, or that does not restore every variable it must.
 
@@ -199,22 +217,26 @@ def orphan_files(directory):
 
 def remove_partial_saves(directory):
     """Deletes what an interrupted save leaves behind: ``ckpt-N_temp/`` folders and
-    ``checkpoint.tmp*`` state files (never a complete checkpoint). Returns the removed paths."""
+    temporary state files (``checkpoint.tmp*``, ``*.tempstate*``); never a checkpoint.
+
+    Returns:
+        The prefixes (``.../ckpt-N``) whose save was interrupted: TensorFlow removes
+        ``ckpt-N_temp/`` only after ``ckpt-N.index`` is complete, so such a checkpoint may be
+        torn (callers try it, and treat a failure as an unfinished save, not a damaged run).
+    """
     directory = str(directory)
     if not tf.io.gfile.isdir(directory):
         return []
-    removed = []
+    interrupted = []
     for name in tf.io.gfile.listdir(directory):
         name = name.rstrip("/")
         path = os.path.join(directory, name)
         if name.endswith("_temp") and tf.io.gfile.isdir(path):
             tf.io.gfile.rmtree(path)
-        elif name.startswith("checkpoint.tmp"):
+            interrupted.append(path[: -len("_temp")])
+        elif name.startswith("checkpoint.tmp") or ".tempstate" in name:
             tf.io.gfile.remove(path)
-        else:
-            continue
-        removed.append(path)
-    return removed
+    return interrupted
 
 
 def _short(error):
@@ -279,31 +301,40 @@ def restore_into(checkpoint, path, what="variables"):
     return path
 
 
-def newest_restorable(gan, directory, part="all"):
+def newest_restorable(gan, directory, part="all", interrupted=()):
     """Restores the newest checkpoint of ``directory`` that restores completely into ``gan``
     (:func:`restore_checkpoint`).
 
     Unreadable or incomplete checkpoints are skipped with a :class:`CheckpointWarning`
     naming each.
 
+    Args:
+        interrupted: prefixes whose save was interrupted (:func:`remove_partial_saves`): when
+            they fail too, they do not count as a damaged run (a run killed while writing its
+            first checkpoint starts afresh).
+
     Returns:
         ``(path, skipped)``: the restored checkpoint (``None`` when ``directory`` holds no
-        checkpoint) and the ``[(path, CheckpointError)]`` skipped before it.
+        checkpoint, or only interrupted ones that fail) and the ``[(path, CheckpointError)]``
+        skipped before it.
 
     Raises:
         CheckpointError: checkpoints exist but none restores; the message names each.
     """
-    return _newest(lambda path: restore_checkpoint(gan, path, part), directory)
+    return _newest(lambda path: restore_checkpoint(gan, path, part), directory, interrupted)
 
 
-def _newest(restore, directory):
+def _newest(restore, directory, interrupted=()):
     skipped = []
+    interrupted = {str(path) for path in interrupted}
     for path in find_checkpoints(directory):
         try:
             return restore(path), skipped
         except CheckpointError as error:
             warnings.warn(f"Skipping checkpoint {path}: {error}", CheckpointWarning, stacklevel=3)
             skipped.append((path, error))
+    if all(path in interrupted for path, _ in skipped):
+        return None, skipped
     if skipped:
         listing = "; ".join(str(error).rstrip(".") for _, error in skipped)
         raise CheckpointError(f"None of the {len(skipped)} checkpoints in {directory} restores: {listing}.")
@@ -346,6 +377,6 @@ def restore_latest(gan, directory, part="all"):
     return newest_restorable(gan, directory, part)[0]
 
 
-__all__ = ["UNREADABLE", "CheckpointError", "CheckpointWarning", "GANCheckpoint", "PeriodicCheckpoint", "checkpoint_manager",
+__all__ = ["UNREADABLE", "CheckpointError", "CheckpointWarning", "CheckpointWriteError", "GANCheckpoint", "PeriodicCheckpoint", "checkpoint_manager",
            "checkpoint_number", "find_checkpoints", "orphan_files", "newest_restorable", "remove_partial_saves",
            "restore_checkpoint", "restore_into", "restore_latest", "set_aside", "write_checkpoint_state"]

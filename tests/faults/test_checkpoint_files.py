@@ -224,3 +224,25 @@ def test_keep_is_enforced_across_resumes(tmp_path):
     for steps in (2, 3, 5):
         train_gan(_run(out, steps=steps, keep=1))
     assert find_checkpoints(os.path.join(out, "checkpoints")) == [_ckpt(out, 5)]
+
+
+def test_torn_first_checkpoint_of_an_interrupted_save_starts_afresh(tmp_path):
+    # a kill while TensorFlow wrote the first ckpt-1.index left a torn index next to its
+    # ckpt-1_temp/ folder; before, every later start stopped with "None of the 1 checkpoints"
+    out = tmp_path / "run"
+    train_gan(_run(out, steps=1))
+    checkpoints = os.path.join(out, "checkpoints")
+    open(_ckpt(out, 1) + ".index", "wb").close()  # 0 bytes, as a kill mid-write leaves it
+    os.makedirs(_ckpt(out, 1) + "_temp")
+    os.remove(os.path.join(checkpoints, "checkpoint"))
+    with pytest.warns(CheckpointWarning, match="ckpt-1"):
+        result = train_gan(_run(out, steps=2))
+    assert result["resumed_from"] == 0 and result["final_step"] == 2
+    assert os.path.exists(os.path.join(checkpoints, "unreadable", "ckpt-1.index"))
+
+
+def test_a_torn_checkpoint_without_an_interrupted_save_is_still_an_error(run_dir):
+    for prefix in find_checkpoints(os.path.join(run_dir, "checkpoints")):
+        open(prefix + ".index", "wb").close()
+    with pytest.raises(CheckpointError, match="None of the 4"), pytest.warns(CheckpointWarning):
+        train_gan(_run(run_dir))
