@@ -50,8 +50,11 @@ def strategy_from_arguments(args) -> Strategy:
                 "--loss-scale must be auto, dynamic, ascend, none or a number. Received: "
                 f"{args.loss_scale!r}"
             ) from None
+    graph_mode = bool(getattr(args, "graph_mode", False))
     return get_strategy(args.device, precision=args.precision, loss_scale=spec,
-                        devices=getattr(args, "devices", None))
+                        devices=getattr(args, "devices", None),
+                        # the TF1 adapter (npu_bridge) on an NPU; sessions elsewhere
+                        graph_mode=graph_mode and args.device in ("npu", "auto"))
 
 
 __all__ = ["add_strategy_arguments", "strategy_from_arguments"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ascendgan.cli.graph_options import add_graph_arguments, graph_options_from_arguments
 from ascendgan.cli.strategy_options import add_strategy_arguments, strategy_from_arguments
 from ascendgan.models import family_names, get_family
 from ascendgan.recipes import PAIR_LAYOUTS, DataSource, GANRun, train_gan
@@ -73,6 +74,7 @@ def add_train_arguments(parser, family=None):
     parser.add_argument("--smoke", action="store_true", help="tiny network, 2 steps: check the pipeline end to end")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_strategy_arguments(parser)  # --device, --precision, --loss-scale, --devices
+    add_graph_arguments(parser)  # --graph-mode, --npu-option KEY=VALUE
     if family is not None:
         parser.set_defaults(family=family)
     return parser
@@ -90,6 +92,7 @@ def run_from_arguments(args):
         diff_augment=args.diff_augment, resume=not args.no_resume,
         tensorboard=not args.no_tensorboard, verbose=0 if args.quiet else 1,
         strategy=strategy_from_arguments(args), train_url=args.train_url,
+        graph_mode=args.graph_mode, npu_options=graph_options_from_arguments(args),
     )
 
 

@@ -19,6 +19,7 @@ from ascendgan import compat
 from ascendgan import strategy as strategy_lib
 from ascendgan.models import get_family
 from ascendgan.recipes.datasets import DataSource, preset_dataset
+from ascendgan.recipes.graph_run import train_graph
 from ascendgan.recipes.run_dir import RunDirectory
 from ascendgan.recipes.storage import CopyBack, pull_run
 from ascendgan.training.callbacks import SampleGrid, Throughput
@@ -34,7 +35,7 @@ from ascendgan.training.checkpoints import (
     set_aside,
     write_checkpoint_state,
 )
-from ascendgan.validation import check_int, check_seed
+from ascendgan.validation import check_bool, check_int, check_seed
 
 keras = compat.keras
 
@@ -78,6 +79,11 @@ class GANRun:
             ``obs://``, ``s3://``, ``gs://`` or a local folder): the run is pulled back from
             there first, so a restarted job resumes, and copied there after every checkpoint
             and at the end (:mod:`ascendgan.recipes.storage`). ``out`` stays the local copy.
+        graph_mode: train in a TF1 graph with ``Strategy.session()`` and the wrapped TF1
+            optimizers, as the documented Ascend scripts do (legacy Keras only; see
+            :mod:`ascendgan.recipes.graph_run`); the same checkpoints as eager mode.
+        npu_options: NPU session / ``NPURunConfig`` options for graph mode
+            (``iterations_per_loop``, ``enable_dump``, ...; ``--npu-option key=value``).
     """
 
     family: str
@@ -100,6 +106,8 @@ class GANRun:
     verbose: int = 1
     strategy: object = None
     train_url: str | None = None
+    graph_mode: bool = False
+    npu_options: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         family = get_family(self.family)  # an unknown family lists the registered ones
@@ -113,6 +121,9 @@ class GANRun:
             check_int(name, getattr(self, name), minimum=1, allow_none=True)
         check_int("num_samples", self.num_samples, minimum=1)
         check_seed("seed", self.seed)
+        check_bool("graph_mode", self.graph_mode)
+        if not isinstance(self.npu_options, dict):
+            raise ValueError(f"`npu_options` must be a dict. Received: npu_options={self.npu_options!r}")
         self.out = str(self.out or os.path.join("runs", f"{self.family}_{self.preset}"))
 
     def effective_overrides(self, num_replicas=1):
@@ -242,6 +253,8 @@ def train_gan(run):
     """
     if not isinstance(run, GANRun):
         raise ValueError(f"`run` must be an ascendgan.recipes.GANRun. Received: run={run!r}")
+    if run.graph_mode:  # a TF1 graph and session, as the documented Ascend scripts train
+        return train_graph(run, plan_training, run_record, npu_options=run.npu_options or None)
     family = get_family(run.family)
     strategy = run.strategy or strategy_lib.get_strategy(precision="auto")
     source = run.data.localized()
