@@ -57,6 +57,8 @@ def main(argv=None):
     run = run_from_arguments(args)  # a recipes.GANRun, as `ascendgan train` builds it
     strategy = run.strategy  # device, precision, loss scaling, data parallelism
     run_dir = recipes.RunDirectory(run.out)
+    if run.train_url:  # ModelArts: a restarted job continues from what --train_url holds
+        recipes.pull_run(run.train_url, run.out)
     source = run.data.localized()
     # --smoke's tiny network, synchronized batch norm over several replicas, then --set overrides.
     overrides = run.effective_overrides(strategy.distribute.num_replicas_in_sync)
@@ -95,7 +97,8 @@ def main(argv=None):
         if done < plan.steps:
             callbacks = recipes.run_callbacks(run_dir, plan, k, num_samples=run.num_samples,
                                               seed=run.seed, truncation=preset.schedule.truncation,
-                                              tensorboard=run.tensorboard)
+                                              tensorboard=run.tensorboard,
+                                              train_url=run.train_url)
             history = gan.fit(
                 dataset.skip(done * k),
                 epochs=math.ceil(plan.steps / plan.steps_per_epoch),
@@ -104,7 +107,8 @@ def main(argv=None):
                 callbacks=callbacks,
                 verbose=run.verbose,
             )
-            if int(gan.generator_optimizer.iterations.numpy()) % plan.checkpoint_every:
+            last = int(gan.generator_optimizer.iterations.numpy())
+            if last % plan.checkpoint_every and not run.train_url:  # (CopyBack saves it itself)
                 callbacks[1].save()  # the GANCheckpoint: the last step is always saved
             print(", ".join(f"{key} {values[-1]:.4g}" for key, values in history.history.items()))
 
@@ -118,6 +122,8 @@ def main(argv=None):
                                         format="frozen_graph", batch_size=args.export_batch_size,
                                         label_rank=2)  # y of shape (batch, 1)
         print(f"wrote {graph}; offline model: {ascendgan.export.atc_command(graph)}")
+    if run.train_url:  # the final samples and exports too
+        recipes.push_run(run.out, run.train_url)
     return gan
 
 

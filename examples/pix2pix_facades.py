@@ -59,6 +59,8 @@ def main(argv=None):
     run = run_from_arguments(args)  # a recipes.GANRun, as `ascendgan train` builds it
     strategy = run.strategy  # device, precision, loss scaling, data parallelism
     run_dir = recipes.RunDirectory(run.out)
+    if run.train_url:  # ModelArts: a restarted job continues from what --train_url holds
+        recipes.pull_run(run.train_url, run.out)
     source = run.data.localized()
     # --smoke's tiny network, synchronized batch norm over several replicas, then --set overrides.
     overrides = run.effective_overrides(strategy.distribute.num_replicas_in_sync)
@@ -98,7 +100,8 @@ def main(argv=None):
             pairs = tuple(x.numpy() for x in next(iter(sample_batch.take(1))))
             callbacks = recipes.run_callbacks(run_dir, plan, k, num_samples=run.num_samples,
                                               seed=run.seed, sample_pairs=pairs,
-                                              tensorboard=run.tensorboard)
+                                              tensorboard=run.tensorboard,
+                                              train_url=run.train_url)
             history = gan.fit(
                 dataset.skip(done * k),
                 epochs=math.ceil(plan.steps / plan.steps_per_epoch),
@@ -107,7 +110,8 @@ def main(argv=None):
                 callbacks=callbacks,
                 verbose=run.verbose,
             )
-            if int(gan.generator_optimizer.iterations.numpy()) % plan.checkpoint_every:
+            last = int(gan.generator_optimizer.iterations.numpy())
+            if last % plan.checkpoint_every and not run.train_url:  # (CopyBack saves it itself)
                 callbacks[1].save()  # the GANCheckpoint: the last step is always saved
             print(", ".join(f"{key} {values[-1]:.4g}" for key, values in history.history.items()))
 
@@ -122,6 +126,8 @@ def main(argv=None):
         rows = np.stack([sources, translations, targets], axis=1).reshape((-1,) + sources.shape[1:])
         picture = ascendgan.sampling.image_grid(rows, columns=3)
         print("wrote " + ascendgan.sampling.save_png(picture, os.path.join(run.out, "test.png")))
+    if run.train_url:  # the final samples and exports too
+        recipes.push_run(run.out, run.train_url)
     return gan
 
 
