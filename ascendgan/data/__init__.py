@@ -14,6 +14,7 @@ function                  data
                           or the test split shipped with ascendgan (offline)
 ``cifar10``               CIFAR-10 python / binary / MATLAB batches, or an image folder
 ``image_folder``          any folder of JPEG / PNG / BMP images (flat, nested, classes)
+``imagenet``              ImageNet class folders or TFRecords, random resized / centre crops
 ``paired_images``         Pix2Pix pairs: A|B files or A/ and B/ folders, random jitter
 ``edge_pairs``            (edges, photo) pairs made from a folder of photos
 ``*_arrays``              the same data as numpy uint8 arrays (for metrics, examples)
@@ -41,6 +42,7 @@ from ascendgan.data.image_folder import (
     image_folder_arrays,
     list_image_files,
 )
+from ascendgan.data.imagenet import IMAGENET_FORMATS, imagenet, imagenet_files, read_synsets
 from ascendgan.data.mnist import MNIST_SPLITS, mnist, mnist_arrays, read_idx
 from ascendgan.data.paired import DIRECTIONS, paired_images
 from ascendgan.data.shipped import SHIPPED, shipped_path
@@ -49,6 +51,7 @@ __all__ = [
     "CIFAR10_CLASSES",
     "CIFAR10_FORMATS",
     "DIRECTIONS",
+    "IMAGENET_FORMATS",
     "IMAGE_EXTENSIONS",
     "MNIST_SPLITS",
     "SHIPPED",
@@ -63,10 +66,13 @@ __all__ = [
     "edge_pairs",
     "image_folder",
     "image_folder_arrays",
+    "imagenet",
+    "imagenet_files",
     "list_image_files",
     "mnist",
     "mnist_arrays",
     "paired_images",
     "read_idx",
+    "read_synsets",
     "shipped_path",
 ]

@@ -11,12 +11,14 @@ and the scripts in ``examples/`` both call these functions:
 from ascendgan.recipes.classifier import (
     ClassifierCheckpoint,
     compile_classifier,
+    evaluate_checkpoints,
     evaluate_run,
     fit_classifier,
     restore_classifier,
+    start_classifier,
     train_classifier,
 )
-from ascendgan.recipes.classifier_run import ClassifierRun, TrainingScalars
+from ascendgan.recipes.classifier_run import ClassifierRun, StepLog, TrainingScalars
 from ascendgan.recipes.datasets import PAIR_LAYOUTS, DataSource, preset_dataset
 from ascendgan.recipes.run_dir import RunDirectory, read_run
 from ascendgan.recipes.runs import (
@@ -38,12 +40,15 @@ __all__ = [
     "PAIR_LAYOUTS",
     "ClassifierCheckpoint",
     "ClassifierRun",
+    "StepLog",
     "CopyBack",
     "TrainingScalars",
     "compile_classifier",
+    "evaluate_checkpoints",
     "evaluate_run",
     "fit_classifier",
     "restore_classifier",
+    "start_classifier",
     "train_classifier",
     "DataSource",
     "GANRun",

@@ -1,29 +1,28 @@
-"""The AutoAugment classifier trainer: a run object, compile / fit with exact-step resume,
-checkpoints and TensorBoard scalars.
+"""The AutoAugment classifier trainer: a run object, data-parallel compile / fit with
+exact-step resume, checkpoints, logs, evaluation of checkpoints and fine-tuning.
 
 A :class:`~ascendgan.recipes.classifier_run.ClassifierRun` names a structured preset
-(:func:`~ascendgan.models.classifiers.classifier_preset`: network, optimizer, data and
-schedule sections), flat overrides, the data folder and the output directory.
-:func:`train_classifier` runs it in seven visible steps, each a function of this module or
-of :mod:`~ascendgan.recipes.classifier_run` or of the library that
-``examples/autoaugment_cifar.py`` calls too:
+(``autoaugment_cifar10`` or ``autoaugment_imagenet``: network, optimizer, data and
+schedule sections), flat overrides, the data and the output directory.
+:func:`train_classifier` runs it in visible steps that ``examples/autoaugment_cifar.py``
+takes too:
 
-1. data: :func:`classifier_datasets` (CIFAR-10 batches in [-1, 1]) and
-   :func:`make_augmentation` (random crop + flip, an AutoAugment policy, Cutout);
-2. strategy and precision: ``ascendgan.strategy.get_strategy``;
-3. the network: ``ascendgan.models.wide_resnet`` (:func:`build_classifier`);
-4. compile: :func:`compile_classifier` (SGD + momentum, the
-   :class:`~ascendgan.schedules.CosineDecay` learning rate, label-smoothed cross-entropy
-   plus coupled L2 weight decay, top-1 / top-5);
-5. callbacks: :func:`classifier_callbacks` (``Throughput``, :class:`ClassifierCheckpoint`,
-   :class:`~ascendgan.recipes.classifier_run.TrainingScalars`);
-6. fit: :func:`fit_classifier` (restores the latest checkpoint and continues from its
-   optimizer step);
-7. evaluate: :func:`~ascendgan.metrics.classification.evaluate_classifier`.
+1. strategy and precision: ``ascendgan.strategy.get_strategy`` (one device,
+   ``tf.distribute`` replicas, or Ascend NPU processes);
+2. data: :func:`classifier_datasets` (batches in [-1, 1] for this process, its shard on
+   NPUs) and :func:`make_augmentation` (random crop + flip, an AutoAugment policy, Cutout);
+3. the network, compiled for the strategy: :func:`start_classifier` (``wide_resnet``,
+   :func:`compile_classifier`: SGD + momentum through ``strategy.wrap_optimizer``, the
+   :class:`~ascendgan.schedules.CosineDecay` learning rate with warm-up, label-smoothed
+   cross-entropy plus coupled L2 weight decay; fine-tuning weights; NPU broadcast);
+4. callbacks: :func:`classifier_callbacks` (``Throughput``, :class:`ClassifierCheckpoint`,
+   ``TrainingScalars``, the ``StepLog`` line);
+5. fit: :func:`fit_classifier` (restores the latest checkpoint, continues from its step);
+6. evaluate: ``ascendgan.metrics.classification.evaluate_classifier``;
+   :func:`evaluate_checkpoints` scores a list of checkpoints.
 
 A run directory holds ``checkpoints/`` (atomic, resumed when the run is started again),
-``logs/`` (TensorBoard), ``model.json`` (the network's config, used by
-:func:`evaluate_run`) and ``results.json`` (test top-1 / top-5, throughput).
+``logs/`` (TensorBoard), ``model.json`` (the network's config) and ``results.json``.
 
 Example:
 
@@ -55,21 +54,22 @@ from ascendgan.metrics.classification import (
     l2_penalty,
     label_smoothing_cross_entropy,
 )
-from ascendgan.models.classifiers import WideResNet
+from ascendgan.models.classifiers import ClassifierModel, WideResNet, restore_weights
 from ascendgan.recipes.classifier_run import (
+    TEST_SPLITS,
+    StepLog,
     TrainingScalars,
     build_classifier,
     classifier_datasets,
     format_results,
-    image_batches,
-    load_images,
     make_augmentation,
+    split_batches,
     training_summary,
 )
 from ascendgan.schedules import CosineDecay
 from ascendgan.strategy import get_strategy
 from ascendgan.training.callbacks import Throughput
-from ascendgan.training.checkpoints import PeriodicCheckpoint, restore_into
+from ascendgan.training.checkpoints import PeriodicCheckpoint, find_checkpoints, restore_into
 from ascendgan.validation import check_int, check_number
 
 keras = compat.keras
@@ -95,27 +95,38 @@ def make_loss(model, label_smoothing=0.1, weight_decay=1e-4):
     return loss
 
 
-def compile_classifier(model, optimizer, learning_rate=None):
-    """Compiles ``model`` with SGD + momentum, :func:`make_loss` and ``top1`` / ``top5``.
+def compile_classifier(model, optimizer, learning_rate=None, strategy=None, loss_scale="auto"):
+    """Compiles ``model`` with SGD + momentum and :func:`make_loss`, wrapped for a strategy;
+    ``fit()`` reports ``loss``, ``top1`` and ``top5``.
 
     Args:
-        model: a built classifier ``images -> logits``.
+        model: a built :class:`~ascendgan.models.classifiers.ClassifierModel` (a
+            ``WideResNet``, or your network subclassing it).
         optimizer: an :class:`~ascendgan.models.classifiers.classifier_presets.SGDSettings`.
         learning_rate: a schedule (e.g. :class:`~ascendgan.schedules.CosineDecay`) or a
             number; default the constant ``optimizer.learning_rate``.
+        strategy: an ``ascendgan.strategy.Strategy`` (default: the one whose scope is
+            active): the step goes through ``strategy.wrap_optimizer(sgd)`` (loss scaling,
+            the NPU processes' gradient all-reduce).
+        loss_scale: see ``ascendgan.strategy.get_strategy``.
     """
+    if not isinstance(model, ClassifierModel):
+        raise ValueError("`model` must be an ascendgan.models.classifiers.ClassifierModel (a "
+                         "WideResNet, or a network subclassing ClassifierModel). Received: "
+                         f"{type(model).__name__}")
     if not model.built:
         raise ValueError("`model` must be built (call it once, or `model.build((None, h, w, c))`) "
                          "before compiling. Received an unbuilt model.")
+    if getattr(strategy, "graph_mode", False):
+        raise ValueError("`strategy` is a graph-mode (TF1 session) strategy; the classifier trains "
+                         "with Keras fit(): use get_strategy(..., graph_mode=False). Received: "
+                         f"{strategy!r}")
     sgd = keras.optimizers.SGD(
         learning_rate=optimizer.learning_rate if learning_rate is None else learning_rate,
         momentum=optimizer.momentum, nesterov=optimizer.nesterov,
     )
-    classes = getattr(model, "num_classes", None) or int(model.output_shape[-1])
-    metrics = [keras.metrics.SparseCategoricalAccuracy(name="top1"),
-               keras.metrics.SparseTopKCategoricalAccuracy(k=min(5, classes), name="top5")]
     model.compile(optimizer=sgd, loss=make_loss(model, optimizer.label_smoothing, optimizer.weight_decay),
-                  metrics=metrics, jit_compile=False)
+                  strategy=strategy, loss_scale=loss_scale, jit_compile=False)
     compat.build_optimizer(model.optimizer, model.trainable_variables)
     return model
 
@@ -141,11 +152,14 @@ class ClassifierCheckpoint(PeriodicCheckpoint):
         every_n_steps: optimizer steps between checkpoints; None: every epoch.
         max_to_keep: checkpoints kept.
         restore: restore the latest checkpoint before training.
+        chief: write checkpoints; False on the other processes of a data-parallel job
+            (they restore the chief's checkpoints but never write).
     """
 
-    def __init__(self, directory, every_n_steps=None, max_to_keep=1, restore=True):
+    def __init__(self, directory, every_n_steps=None, max_to_keep=1, restore=True, chief=True):
         super().__init__(directory, every_n_steps=every_n_steps, max_to_keep=max_to_keep,
                          restore=restore)
+        self.chief = bool(chief)
         self._last_saved = None
         self._restore_done = False
 
@@ -163,6 +177,8 @@ class ClassifierCheckpoint(PeriodicCheckpoint):
         return path
 
     def save(self):
+        if not self.chief:
+            return None
         path = super().save()
         self._last_saved = self._step()
         return path
@@ -177,16 +193,25 @@ class ClassifierCheckpoint(PeriodicCheckpoint):
             self.save()
 
 
-def classifier_callbacks(run, learning_rate=None, config=None):
-    """The callbacks of a run, in order: ``Throughput`` (ms/step and images/s in the
-    logs), :class:`ClassifierCheckpoint` in ``<out>/checkpoints`` and
-    :class:`TrainingScalars` in ``<out>/logs``."""
+def classifier_callbacks(run, learning_rate=None, config=None, strategy=None, total_steps=None):
+    """The callbacks of a run, in order: ``Throughput`` (ms/step and images/s over all
+    replicas in the logs), :class:`ClassifierCheckpoint` in ``<out>/checkpoints``, and on
+    the chief process (rank 0) :class:`TrainingScalars` in ``<out>/logs`` and, when
+    ``run.verbose``, the :class:`~ascendgan.recipes.classifier_run.StepLog` line every
+    ``log_every`` steps."""
     schedule = (config or run.config()).schedule
-    return [
-        Throughput(schedule.batch_size),
-        ClassifierCheckpoint(run.path("checkpoints"), schedule.checkpoint_every, schedule.max_checkpoints),
-        TrainingScalars(run.path("logs"), schedule.log_every, learning_rate),
+    replicas = strategy.num_replicas if strategy is not None else 1
+    chief = strategy is None or strategy.rank.rank_id == 0
+    callbacks = [
+        Throughput(schedule.batch_size * replicas),
+        ClassifierCheckpoint(run.path("checkpoints"), schedule.checkpoint_every, schedule.max_checkpoints,
+                             chief=chief),
     ]
+    if chief:
+        callbacks.append(TrainingScalars(run.path("logs"), schedule.log_every, learning_rate))
+        if run.verbose:
+            callbacks.append(StepLog(schedule.log_every, total_steps, learning_rate))
+    return callbacks
 
 
 # ----------------------------------------------------------------------------- fit
@@ -225,7 +250,8 @@ def fit_classifier(model, dataset, *, epochs, steps_per_epoch=None, augment=None
 
     Args:
         model: a classifier compiled by :func:`compile_classifier`.
-        dataset: ``tf.data.Dataset`` of ``(images, labels)`` batches; repeated as needed.
+        dataset: ``tf.data.Dataset`` of ``(images, labels)`` batches; a finite one is
+            repeated as needed, an endless one read on (give ``steps_per_epoch``).
         epochs: epochs of the whole run.
         steps_per_epoch: steps per epoch; default the data set's length in batches.
         augment: optional callable ``images -> images`` mapped over the training batches.
@@ -261,7 +287,9 @@ def fit_classifier(model, dataset, *, epochs, steps_per_epoch=None, augment=None
     if augment is not None:
         pipeline = pipeline.map(lambda images, labels: (augment(images), labels),
                                 num_parallel_calls=tf.data.AUTOTUNE)
-    pipeline = pipeline.repeat().prefetch(tf.data.AUTOTUNE)
+    if int(pipeline.cardinality()) != int(tf.data.INFINITE_CARDINALITY):
+        pipeline = pipeline.repeat()
+    pipeline = pipeline.prefetch(tf.data.AUTOTUNE)
     step, total_steps = _optimizer_step(model), epochs * steps_per_epoch
     if step >= total_steps:
         if verbose:
@@ -309,9 +337,34 @@ def restore_classifier(model, checkpoint):
 # ----------------------------------------------------------------------------- runs
 
 
+def start_classifier(run, strategy, config, steps):
+    """Builds and compiles a run's network inside ``strategy.scope()`` (call it there):
+    ``model.json`` on the chief, the cosine schedule with warm-up, the wrapped SGD, the
+    fine-tuning weights of ``run.restore_path`` when the run has no checkpoint of its own,
+    and the chief's weights on every NPU process. Returns ``(model, schedule)``."""
+    model = build_classifier(config)
+    if strategy.rank.rank_id == 0:
+        write_json(run.path("model.json"), model.get_config())
+    schedule = CosineDecay.from_epochs(config.optimizer.learning_rate, config.schedule.epochs,
+                                       steps, config.schedule.warmup_epochs)
+    compile_classifier(model, config.optimizer, schedule, strategy=strategy)
+    if run.restore_path and not find_checkpoints(run.path("checkpoints")):
+        loaded = restore_weights(model, run.restore_path, run.restore_exclude)
+        if run.verbose:
+            print(f"fine-tuning from {loaded['checkpoint']}: {len(loaded['restored'])} weights "
+                  f"restored, {len(loaded['excluded'])} excluded {loaded['excluded']}")
+    strategy.broadcast_variables(model.variables)
+    return model, schedule
+
+
 def train_classifier(run, strategy=None):
     """Trains a ``ClassifierRun`` (resuming its checkpoints) and evaluates it on the
-    test split; writes ``model.json`` and ``results.json``.
+    test split; the chief process writes ``model.json`` and ``results.json``.
+
+    Data parallelism comes from the strategy: under ``tf.distribute`` (``get_strategy("cpu"
+    / "gpu", devices=n)``) every step trains on ``n`` replicas of ``batch_size`` examples;
+    on Ascend NPUs each of the ``RANK_SIZE`` processes trains on its shard in batches of
+    ``batch_size`` and the adapter all-reduces the gradients (``strategy.wrap_optimizer``).
 
     Args:
         run: a :class:`~ascendgan.recipes.classifier_run.ClassifierRun`.
@@ -323,63 +376,102 @@ def train_classifier(run, strategy=None):
     """
     config = run.config()
     compat.set_random_seed(run.seed)
-    train_data, test_data = classifier_datasets(run, config)
-    augment = make_augmentation(config.data)
-    steps = count_steps(train_data, config.schedule.steps_per_epoch)
     strategy = strategy or get_strategy(run.device, precision=run.precision)
+    train_data, test_data, epoch = classifier_datasets(run, config, strategy)
+    augment = make_augmentation(config.data)
+    steps = config.schedule.steps_per_epoch or epoch
+    if not steps:
+        raise ValueError(
+            "`steps_per_epoch` is required: the length of TFRecord data is not known without "
+            f"reading it (ImageNet: 1,281,167 training images, so steps_per_epoch=1281167 // "
+            f"(batch_size x replicas) = {1281167 // (config.schedule.batch_size * strategy.num_replicas)}"
+            f" here), and a shard of {epoch} full batches is too short. Received: steps_per_epoch=None")
     with strategy.scope():
-        model = build_classifier(config)
-        write_json(run.path("model.json"), model.get_config())
-        schedule = CosineDecay.from_epochs(config.optimizer.learning_rate, config.schedule.epochs,
-                                           steps, config.schedule.warmup_epochs)
-        compile_classifier(model, config.optimizer, schedule)
+        model, schedule = start_classifier(run, strategy, config, steps)
         if run.verbose:
             parameters = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
             print(f"{config.network.model}: {parameters:,} parameters; batch "
-                  f"{config.schedule.batch_size}, {config.schedule.epochs} epochs, {strategy}")
+                  f"{config.schedule.batch_size} per device x {strategy.num_replicas}, "
+                  f"{config.schedule.epochs} epochs, {strategy}")
         start = time.perf_counter()
         history = fit_classifier(
             model, train_data, epochs=config.schedule.epochs, steps_per_epoch=steps, augment=augment,
             validation_data=test_data if config.schedule.validate_every else None,
-            validation_every=max(config.schedule.validate_every, 1),
-            callbacks=classifier_callbacks(run, schedule, config), verbose=run.verbose,
+            validation_every=max(config.schedule.validate_every, 1), verbose=run.verbose,
+            callbacks=classifier_callbacks(run, schedule, config, strategy, config.schedule.epochs * steps),
         )
         seconds = time.perf_counter() - start
         results = evaluate_classifier(model, test_data)
     results.update(training_summary(model, history, seconds))
-    write_json(run.path("results.json"), results)
+    if strategy.rank.rank_id == 0:
+        write_json(run.path("results.json"), results)
     if run.verbose:
         print(format_results(results, prefix="test: "))
     return {"history": history, "model": model, "results": results}
 
 
-def evaluate_run(run, checkpoint=None, strategy=None):
-    """Top-1 / top-5 of a run's checkpoint on the test split.
+def _saved_network(run, config):
+    saved = run.path("model.json")
+    if tf.io.gfile.exists(saved):
+        with tf.io.gfile.GFile(saved) as handle:
+            model = WideResNet.from_config(json.load(handle))
+        model.build((None, *config.data.input_shape))
+        return model
+    return build_classifier(config)
 
-    The network is rebuilt from ``<out>/model.json`` (else from the preset) and loaded from
-    ``checkpoint`` (default ``<out>/checkpoints``, its latest checkpoint).
+
+def evaluate_checkpoints(run, checkpoints=None, strategy=None):
+    """Top-1 / top-5 of several checkpoints of a run on its test split (the documented
+    scripts' evaluation of a list of checkpoints).
+
+    The network is rebuilt once from ``<out>/model.json`` (else from the preset); each
+    checkpoint is loaded into it and evaluated.
+
+    Args:
+        run: a :class:`~ascendgan.recipes.classifier_run.ClassifierRun`.
+        checkpoints: ``ckpt-N`` prefixes or directories (a directory stands for its latest
+            checkpoint); default every checkpoint in ``<out>/checkpoints``, oldest first.
+        strategy: default ``get_strategy(run.device, precision=run.precision)``.
+
+    Returns:
+        one :func:`~ascendgan.metrics.classification.evaluate_classifier` dict per
+        checkpoint, in order, each with ``checkpoint`` (the path loaded).
+
+    Raises:
+        FileNotFoundError: no checkpoint given or found.
+    """
+    config = run.config()
+    if checkpoints is None:
+        checkpoints = find_checkpoints(run.path("checkpoints"))[::-1]
+    elif isinstance(checkpoints, (str, os.PathLike)):
+        checkpoints = [checkpoints]
+    if not checkpoints:
+        raise FileNotFoundError(f"No classifier checkpoint at `checkpoint`={run.path('checkpoints')!r} "
+                                "(expected checkpoints written by train_classifier).")
+    strategy = strategy or get_strategy(run.device, precision=run.precision)
+    test, _ = split_batches(run, config, TEST_SPLITS[config.data.dataset], config.schedule.eval_batch_size)
+    outcomes = []
+    with strategy.scope():
+        model = _saved_network(run, config)
+        for checkpoint in checkpoints:
+            path = restore_classifier(model, checkpoint)
+            results = evaluate_classifier(model, test, verbose=1 if run.verbose == 1 else 0)
+            results["checkpoint"] = path
+            if run.verbose:
+                print(format_results(results, prefix=f"{os.path.basename(path)}: "))
+            outcomes.append(results)
+    return outcomes
+
+
+def evaluate_run(run, checkpoint=None, strategy=None):
+    """Top-1 / top-5 of a run's checkpoint on the test split (:func:`evaluate_checkpoints`
+    of ``checkpoint``, default ``<out>/checkpoints``: its latest checkpoint).
 
     Returns:
         :func:`~ascendgan.metrics.classification.evaluate_classifier`'s dict plus
         ``checkpoint``, the path loaded.
     """
-    config = run.config()
-    strategy = strategy or get_strategy(run.device, precision=run.precision)
-    with strategy.scope():
-        saved = run.path("model.json")
-        if tf.io.gfile.exists(saved):
-            with tf.io.gfile.GFile(saved) as handle:
-                model = WideResNet.from_config(json.load(handle))
-            model.build((None, *config.data.input_shape))
-        else:
-            model = build_classifier(config)
-        path = restore_classifier(model, checkpoint or run.path("checkpoints"))
-        test = image_batches(*load_images(run, "test"), config.schedule.eval_batch_size)
-        results = evaluate_classifier(model, test, verbose=1 if run.verbose == 1 else 0)
-    results["checkpoint"] = path
-    if run.verbose:
-        print(format_results(results, prefix=f"{os.path.basename(path)}: "))
-    return results
+    return evaluate_checkpoints(run, [checkpoint or run.path("checkpoints")], strategy)[0]
 
 
 __all__ = [
@@ -387,9 +479,11 @@ __all__ = [
     "classifier_callbacks",
     "compile_classifier",
     "count_steps",
+    "evaluate_checkpoints",
     "evaluate_run",
     "fit_classifier",
     "make_loss",
     "restore_classifier",
+    "start_classifier",
     "train_classifier",
 ]

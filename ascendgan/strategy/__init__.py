@@ -19,10 +19,14 @@ See ``docs/strategy.md``.
 """
 
 from ascendgan.strategy.cluster import (
+    RANK_TABLE_FORMATS,
+    RankTable,
+    RankTableDevice,
     cluster_from_rank_environment,
     configure_logical_cpus,
     local_strategy,
     multi_worker_strategy,
+    read_rank_table,
 )
 from ascendgan.strategy.debugging import (
     NonFiniteMonitor,
@@ -85,7 +89,11 @@ __all__ = [
     "WrappedOptimizer",
     "adapter_available",
     "all_finite",
+    "RANK_TABLE_FORMATS",
+    "RankTable",
+    "RankTableDevice",
     "cluster_from_rank_environment",
+    "read_rank_table",
     "configure_logical_cpus",
     "current_strategy",
     "get_strategy",

@@ -2,6 +2,8 @@
 
 * :func:`configure_logical_cpus` splits the CPU into several devices, so
   ``MirroredStrategy`` can run several replicas on one machine without GPUs;
+* :func:`read_rank_table` reads an Ascend rank table in either layout (``server_list`` or
+  ``group_list``) into one :class:`RankTable`;
 * :func:`cluster_from_rank_environment` turns Ascend-style ``RANK_SIZE`` / ``RANK_ID``
   (+ ``RANK_TABLE_FILE`` or ``WORKER_HOSTS``) into a ``TF_CONFIG``-style cluster;
 * :func:`multi_worker_strategy` builds ``tf.distribute.MultiWorkerMirroredStrategy`` from
@@ -11,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -47,31 +50,225 @@ def configure_logical_cpus(count: int):
     return [f"/cpu:{i}" for i in range(count)]
 
 
-def _rank_table_hosts(path, base_port):
+#: The rank-table layouts :func:`read_rank_table` reads.
+RANK_TABLE_FORMATS = ("server_list", "group_list")
+
+
+@dataclasses.dataclass(frozen=True)
+class RankTableDevice:
+    """One rank of a rank table: which device of which server (or pod) it runs on.
+
+    Attributes:
+        rank_id: the rank (0 ... ``RANK_SIZE - 1``).
+        device_id: the device's number on its server (``ASCEND_DEVICE_ID``).
+        device_ip: the device's network address (its NIC for collective communication).
+        server_id: the server (host) the device belongs to.
+        local_index: the device's position among its server's devices in the table.
+        pod_name: the pod (``group_list`` tables of container jobs), else ``None``.
+    """
+
+    rank_id: int
+    device_id: int
+    device_ip: str
+    server_id: str
+    local_index: int
+    pod_name: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RankTable:
+    """A rank table read by :func:`read_rank_table`, whatever its layout.
+
+    Attributes:
+        path: the file it was read from.
+        format: ``"server_list"`` (template 1, ``version`` 1.0) or ``"group_list"``
+            (template 2: ``group_count``, ``group_list[].instance_list[]``).
+        devices: one :class:`RankTableDevice` per rank, ordered by rank.
+    """
+
+    path: str
+    format: str
+    devices: tuple
+
+    @property
+    def rank_size(self) -> int:
+        """The number of ranks."""
+        return len(self.devices)
+
+    def servers(self):
+        """The server ids in order of their first rank."""
+        return list(dict.fromkeys(device.server_id for device in self.devices))
+
+
+def _where(path):
+    return f"Rank table {path!r}"
+
+
+def _field(path, entry, key, where, kind=str):
+    """``entry[key]`` as ``kind`` (int or str); a ValueError naming the file and the key."""
+    value = entry.get(key) if isinstance(entry, dict) else None
+    if value is None or value == "":
+        raise ValueError(f"{_where(path)}: {where} has no {key!r}. Received: {entry!r}")
+    if kind is int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{_where(path)}: {where}.{key} must be an integer. "
+                             f"Received: {key}={value!r}") from None
+    return str(value)
+
+
+def _list(path, entry, key, where):
+    value = entry.get(key) if isinstance(entry, dict) else None
+    if not isinstance(value, list):
+        raise ValueError(f"{_where(path)}: {where} must have a list {key!r}. Received: "
+                         f"{key}={value!r}")
+    return value
+
+
+def _check_count(path, entry, key, actual, where):
+    if isinstance(entry, dict) and entry.get(key) not in (None, ""):
+        expected = _field(path, entry, key, where, int)
+        if expected != actual:
+            raise ValueError(f"{_where(path)}: {where}.{key} is {expected} but the table lists "
+                             f"{actual}. Received: {key}={entry[key]!r}")
+
+
+def _server_list_devices(path, table):
+    servers = _list(path, table, "server_list", "the table")
+    _check_count(path, table, "server_count", len(servers), "the table")
+    devices = []
+    for s, server in enumerate(servers):
+        where = f"server_list[{s}]"
+        host = server.get("server_id") or server.get("host_ip") if isinstance(server, dict) else None
+        if not host:
+            raise ValueError(f"{_where(path)}: {where} has no 'server_id'. Received: {server!r}")
+        for d, device in enumerate(_list(path, server, "device", where)):
+            at = f"{where}.device[{d}]"
+            devices.append(RankTableDevice(
+                rank_id=_field(path, device, "rank_id", at, int),
+                device_id=_field(path, device, "device_id", at, int),
+                device_ip=_field(path, device, "device_ip", at), server_id=str(host), local_index=d))
+    return devices
+
+
+def _pod_index(name):
+    tail = name.rsplit("-", 1)[-1] if name else ""
+    return int(tail) if tail.isdigit() else None
+
+
+def _group_list_devices(path, table):
+    groups = _list(path, table, "group_list", "the table")
+    _check_count(path, table, "group_count", len(groups), "the table")
+    devices, next_rank, per_server = [], 0, {}
+    for g, group in enumerate(groups):
+        where = f"group_list[{g}]"
+        instances = _list(path, group, "instance_list", where)
+        _check_count(path, group, "instance_count", len(instances), where)
+        named = [(i, instance) for i, instance in enumerate(instances)]
+        indices = [_pod_index(instance.get("pod_name")) if isinstance(instance, dict) else None
+                   for instance in instances]
+        if instances and all(index is not None for index in indices):
+            named.sort(key=lambda item: indices[item[0]])  # pods <job>-0, <job>-1, ... in order
+        count = 0
+        for i, instance in named:
+            at = f"{where}.instance_list[{i}]"
+            server = _field(path, instance, "server_id", at)
+            listed = _list(path, instance, "devices", at)
+            own_rank = instance.get("rank_id")
+            if own_rank not in (None, "") and len(listed) != 1:
+                raise ValueError(f"{_where(path)}: {at} has a 'rank_id' and {len(listed)} devices; an "
+                                 f"instance with its own rank_id holds one device. Received: {instance!r}")
+            for d, device in enumerate(listed):
+                dat = f"{at}.devices[{d}]"
+                rank = _field(path, instance, "rank_id", at, int) if own_rank not in (None, "") else next_rank
+                next_rank += 1
+                count += 1
+                local = per_server.get(server, 0)
+                per_server[server] = local + 1
+                devices.append(RankTableDevice(
+                    rank_id=rank, device_id=_field(path, device, "device_id", dat, int),
+                    device_ip=_field(path, device, "device_ip", dat), server_id=server,
+                    local_index=local, pod_name=instance.get("pod_name") or None))
+        _check_count(path, group, "device_count", count, where)
+    return devices
+
+
+def read_rank_table(path) -> RankTable:
+    """Reads an Ascend rank table (the ``RANK_TABLE_FILE`` of a data-parallel job) in either
+    layout into one :class:`RankTable`.
+
+    * ``server_list`` (template 1, ``"version": "1.0"``): ``server_list[].server_id`` and
+      ``server_list[].device[]`` with ``device_id``, ``device_ip`` and ``rank_id``.
+    * ``group_list`` (template 2, written by ModelArts / container jobs): ``group_count``,
+      ``group_list[].instance_list[]`` with ``pod_name``, ``server_id`` and ``devices[]``
+      (``device_id``, ``device_ip``). Ranks follow the instances in the order of their pod
+      index (the number after the last ``-`` of ``pod_name``, when every pod has one; the
+      listed order otherwise) and the devices in listed order; an instance with its own
+      ``rank_id`` (one device) keeps it. ``group_count``, ``instance_count`` and
+      ``device_count``, when present, must match the lists.
+
+    A table whose ``status`` is not ``"completed"`` is refused (it is still being written).
+
+    Args:
+        path: the JSON file.
+
+    Returns:
+        a :class:`RankTable` whose ``devices`` are ordered by rank.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the file is not JSON, has neither layout, a key is missing or not an
+            integer, a count disagrees, or the ranks are not ``0 ... n-1`` once each; the
+            message names the file and the key.
+
+    Example:
+
+    >>> import json, tempfile
+    >>> table = {"status": "completed", "group_count": "1", "group_list": [{
+    ...     "instance_count": "1", "device_count": "2", "instance_list": [{
+    ...         "pod_name": "job-0", "server_id": "10.0.0.1", "devices": [
+    ...             {"device_id": "0", "device_ip": "192.168.0.1"},
+    ...             {"device_id": "1", "device_ip": "192.168.0.2"}]}]}]}
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+    ...     json.dump(table, f)
+    >>> read_rank_table(f.name).devices[1].rank_id, read_rank_table(f.name).format
+    (1, 'group_list')
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Rank table {path!r} does not exist.")
     try:
         with open(path, encoding="utf-8") as handle:
             table = json.load(handle)
-    except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"RANK_TABLE_FILE {path!r} is not a readable JSON rank table: {error}") from None
-    servers = table.get("server_list") if isinstance(table, dict) else None
-    if not isinstance(servers, list):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{_where(path)} is not a readable JSON rank table: {error}") from None
+    if not isinstance(table, dict):
+        raise ValueError(f"{_where(path)} must hold a JSON object. Received: {type(table).__name__}")
+    status = table.get("status", "completed")
+    if status != "completed":
+        raise ValueError(f"{_where(path)}: 'status' is {status!r}; the table is usable once it is "
+                         "'completed' (it is still being written).")
+    if "server_list" in table:
+        layout, devices = "server_list", _server_list_devices(path, table)
+    elif "group_list" in table:
+        layout, devices = "group_list", _group_list_devices(path, table)
+    else:
         raise ValueError(
-            f"RANK_TABLE_FILE {path!r} has no 'server_list' (expected the version 1.0 rank "
-            "table format: server_list[].server_id and server_list[].device[].rank_id)"
-        )
-    ranks = {}
-    for server in servers:
-        host = server.get("server_id") or server.get("host_ip")
-        for local, device in enumerate(server.get("device", [])):
-            try:
-                rank = int(device["rank_id"])
-            except (KeyError, TypeError, ValueError):
-                raise ValueError(
-                    f"RANK_TABLE_FILE {path!r}: every device needs an integer 'rank_id'. "
-                    f"Received: {device!r}"
-                ) from None
-            ranks[rank] = f"{host}:{base_port + local}"
-    return [ranks[rank] for rank in sorted(ranks)]
+            f"{_where(path)} has neither 'server_list' (template 1: server_list[].server_id, "
+            "server_list[].device[].device_id / device_ip / rank_id) nor 'group_list' (template 2: "
+            "group_count, group_list[].instance_list[].server_id / pod_name / devices[]). "
+            f"Received keys: {sorted(table)}")
+    ranks = sorted(device.rank_id for device in devices)
+    if ranks != list(range(len(devices))):
+        raise ValueError(f"{_where(path)}: the rank_id values must be 0 ... {len(devices) - 1}, each "
+                         f"once. Received: {ranks}")
+    return RankTable(path, layout, tuple(sorted(devices, key=lambda device: device.rank_id)))
+
+
+def _rank_table_hosts(path, base_port):
+    table = read_rank_table(path)
+    return [f"{device.server_id}:{base_port + device.local_index}" for device in table.devices]
 
 
 def cluster_from_rank_environment(environ=None, base_port: int = 20000) -> dict:
@@ -176,5 +373,5 @@ def local_strategy(kind: str, devices=None):
     return tf.distribute.MirroredStrategy(chosen, cross_device_ops=cross_device_ops)
 
 
-__all__ = ["cluster_from_rank_environment", "configure_logical_cpus", "local_strategy",
-           "multi_worker_strategy"]
+__all__ = ["RANK_TABLE_FORMATS", "RankTable", "RankTableDevice", "cluster_from_rank_environment",
+           "configure_logical_cpus", "local_strategy", "multi_worker_strategy", "read_rank_table"]

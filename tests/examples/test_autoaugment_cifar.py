@@ -56,9 +56,9 @@ def test_defaults_are_the_documented_configuration(example):
     assert optimizer.learning_rate == 0.06 and optimizer.momentum == 0.9 and not optimizer.nesterov
     assert optimizer.weight_decay == 1e-4 and optimizer.label_smoothing == 0.1
     assert data.policy == "cifar10" and data.cutout == 16 and data.crop_padding == 4 and data.flip
-    assert network.normalize == "cifar10" and not args.evaluate and args.run.precision == "float32"
+    assert network.normalize == "cifar10" and not args.evaluate and args.run.precision == "auto"
     # flags become overrides of the preset's sections
-    changed = example.parse_args(["--epochs", "3", "--no-flip", "--nesterov", "--policy", "svhn"]).run.config()
+    changed = example.parse_args(["--epochs", "3", "--warmup-epochs", "0", "--no-flip", "--nesterov", "--policy", "svhn"]).run.config()
     assert (changed.schedule.epochs, changed.data.flip, changed.optimizer.nesterov, changed.data.policy) \
         == (3, False, True, "svhn")
 

@@ -1,6 +1,8 @@
 """The classifier trainer (ascendgan.recipes.classifier): the compiled loss and SGD updates
 against closed forms, learning, TensorBoard, checkpoints (also in the format written before
-the refactor), exact-step resume, evaluation from a checkpoint, and argument errors."""
+the refactor), exact-step resume, evaluation from a checkpoint, and argument errors. The
+data-parallel, NPU, logging, fine-tuning and ImageNet parts of a run are in
+test_classifier_strategy.py and test_classifier_distributed.py."""
 
 import glob
 import json
@@ -18,7 +20,7 @@ from ascendgan.metrics.classification import (
     evaluate_classifier,
     label_smoothing_cross_entropy,
 )
-from ascendgan.models.classifiers import wide_resnet
+from ascendgan.models.classifiers import ClassifierModel, wide_resnet
 from ascendgan.models.classifiers.classifier_presets import SGDSettings
 from ascendgan.recipes.classifier import (
     ClassifierCheckpoint,
@@ -136,7 +138,20 @@ def test_each_sgd_step_is_minus_cosine_rate_times_smoothed_ce_plus_l2_gradient()
     """With momentum 0 every update is w <- w - lr(t)·(∇CE_ε + wd·w_kernel): checks the
     schedule (read from the actual updates), label smoothing and the coupled L2 together."""
     images, labels = learnable_data(8, size=4, classes=3)
-    model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten(), keras.layers.Dense(3)])
+
+    class Linear(ClassifierModel):
+        num_classes = 3
+
+        def __init__(self):
+            super().__init__()
+            self.flatten = keras.layers.Flatten()
+            self.dense = keras.layers.Dense(3)
+
+        def call(self, inputs, training=None):
+            return self.dense(self.flatten(inputs))
+
+    model = Linear()
+    model(images)
     wd, eps, lr0, total = 0.05, 0.1, 0.5, 6
     checked = []
 
@@ -165,7 +180,7 @@ def test_each_sgd_step_is_minus_cosine_rate_times_smoothed_ce_plus_l2_gradient()
 
 
 def test_warmup_epochs_reach_the_optimizer(tmp_path):
-    run = ClassifierRun(out=str(tmp_path), smoke=True, verbose=0,
+    run = ClassifierRun(out=str(tmp_path), smoke=True, verbose=0, precision="float32",
                         overrides={"epochs": 3, "warmup_epochs": 1, "policy": "none"})
     model = train_classifier(run)["model"]
     schedule = model.optimizer.get_config()["learning_rate"]
@@ -340,8 +355,12 @@ def test_bad_arguments_give_clear_errors(tmp_path):
         fit_classifier(model, data, epochs=0)
     with pytest.raises(ValueError, match=r"`model` must be compiled"):
         fit_classifier(tiny_model(), data, epochs=1)
-    with pytest.raises(ValueError, match=r"`model` must be built"):
+    with pytest.raises(ValueError, match=r"`model` must be an ascendgan.models.classifiers.ClassifierModel.*Sequential"):
         compile_classifier(compat.keras.Sequential([compat.layers.Dense(2)]), SGDSettings())
+    with pytest.raises(ValueError, match=r"`model` must be built"):
+        compile_classifier(ClassifierModel(), SGDSettings())
+    with pytest.raises(ValueError, match=r"`metrics` cannot be given.*top1"):
+        tiny_model().compile(compat.keras.optimizers.SGD(0.1), metrics=["top1"])
     with pytest.raises(ValueError, match=r"`weight_decay` must be a number >= 0.*-0.0001"):
         SGDSettings(weight_decay=-1e-4)
     with pytest.raises(ValueError, match=r"`label_smoothing` must be a number >= 0.0 and <= 1.0.*1.5"):
@@ -362,7 +381,8 @@ def test_bad_arguments_give_clear_errors(tmp_path):
 
 
 def test_train_and_evaluate_a_smoke_run(tmp_path):
-    run = ClassifierRun(out=str(tmp_path / "run"), smoke=True, verbose=0, overrides={"policy": "svhn"})
+    run = ClassifierRun(out=str(tmp_path / "run"), smoke=True, verbose=0, precision="float32",
+                        overrides={"policy": "svhn"})
     outcome = train_classifier(run, strategy=get_strategy("cpu"))
     history, model, results = outcome["history"], outcome["model"], outcome["results"]
     assert set(history.history) >= {"loss", "top1", "top5", "ms_per_step", "images_per_s"}
@@ -380,7 +400,8 @@ def test_train_and_evaluate_a_smoke_run(tmp_path):
     assert evaluated["loss"] == pytest.approx(results["loss"], rel=1e-6)
 
     # a longer run in the same directory resumes at step 2
-    longer = ClassifierRun(out=run.out, smoke=True, verbose=0, overrides={"epochs": 2, "policy": "none"})
+    longer = ClassifierRun(out=run.out, smoke=True, verbose=0, precision="float32",
+                           overrides={"epochs": 2, "policy": "none"})
     assert train_classifier(longer)["results"]["step"] == 4
 
 

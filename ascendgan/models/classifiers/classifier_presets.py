@@ -18,7 +18,8 @@ preset         depth  width  parameters      use
 :data:`AUTOAUGMENT_CIFAR10` is the documented training run of the AutoAugment classifier, a
 :class:`ClassifierPreset` in sections (``network``, ``optimizer``, ``data``, ``schedule``,
 and its ``smoke`` size): the defaults of ``examples/autoaugment_cifar.py`` and of
-:func:`ascendgan.recipes.classifier.train_classifier`.
+:func:`ascendgan.recipes.classifier.train_classifier`. :data:`AUTOAUGMENT_IMAGENET` is its
+ImageNet run (1000 classes, 224 crops, evaluation resize 256 -> centre 224).
 
 Example:
 
@@ -45,7 +46,7 @@ from ascendgan.validation import check_bool, check_choice, check_int, check_numb
 
 #: Keys of a row (all are WideResNet constructor arguments).
 WIDE_RESNET_KEYS = (
-    "depth", "width", "num_classes", "dropout_rate", "input_mean", "input_std",
+    "depth", "width", "num_classes", "dropout_rate", "input_mean", "input_std", "sync_batch_norm",
 )
 
 
@@ -57,6 +58,7 @@ def _row(depth, width):
         "dropout_rate": 0.0,
         "input_mean": None,
         "input_std": None,
+        "sync_batch_norm": False,
     }
 
 
@@ -74,8 +76,27 @@ WIDE_RESNET_PRESETS = {
 CIFAR10_MEAN = (-0.0172, -0.0356, -0.1070)
 CIFAR10_STD = (0.4940, 0.4870, 0.5232)
 
+#: The usual ImageNet statistics (means 0.485, 0.456, 0.406, standard deviations 0.229,
+#: 0.224, 0.225 on [0, 1]) in [-1, 1]. The documented run's own values were not found, so
+#: these are assumed (see docs/classifier.md).
+IMAGENET_MEAN = tuple(2 * m - 1 for m in (0.485, 0.456, 0.406))
+IMAGENET_STD = tuple(2 * s for s in (0.229, 0.224, 0.225))
+
+#: The statistics of the Ascend ModelZoo TensorFlow image-classification scripts (means 121,
+#: 115, 100, standard deviations 70, 68, 71 on 0..255) in [-1, 1].
+ASCEND_IMAGENET_MEAN = tuple(m / 127.5 - 1 for m in (121.0, 115.0, 100.0))
+ASCEND_IMAGENET_STD = tuple(s / 127.5 for s in (70.0, 68.0, 71.0))
+
 #: The input normalizations a :class:`ClassifierNetwork` can name: ``(input_mean, input_std)``.
-NORMALIZATIONS = {"cifar10": (CIFAR10_MEAN, CIFAR10_STD), "none": (None, None)}
+NORMALIZATIONS = {
+    "cifar10": (CIFAR10_MEAN, CIFAR10_STD),
+    "imagenet": (IMAGENET_MEAN, IMAGENET_STD),
+    "imagenet_ascend": (ASCEND_IMAGENET_MEAN, ASCEND_IMAGENET_STD),
+    "none": (None, None),
+}
+
+#: The data sets a :class:`ClassifierData` can name.
+DATASETS = ("cifar10", "imagenet")
 
 #: Augmentation policies a :class:`ClassifierData` can name (``"none"``: no AutoAugment).
 POLICY_NAMES = ("cifar10", "svhn", "imagenet", "none")
@@ -116,26 +137,33 @@ class ClassifierNetwork:
         num_classes: output logits.
         dropout_rate: dropout inside the blocks, in [0, 1).
         normalize: the per-channel input normalization inside the model, a key of
-            :data:`NORMALIZATIONS` (``"cifar10"`` or ``"none"``).
+            :data:`NORMALIZATIONS` (``"cifar10"``, ``"imagenet"``, ``"imagenet_ascend"`` or
+            ``"none"``).
+        sync_batch_norm: batch statistics over the global batch of all replicas (one
+            all-reduce per batch normalization); False (the documented runs): each replica
+            normalizes with its own batch.
     """
 
     model: str = "wrn_28_10"
     num_classes: int = 10
     dropout_rate: float = 0.0
     normalize: str = "cifar10"
+    sync_batch_norm: bool = False
 
     def __post_init__(self):
         model_size(self.model)
         check_int("num_classes", self.num_classes, minimum=1)
         check_number("dropout_rate", self.dropout_rate, minimum=0, maximum=1, max_inclusive=False)
         check_choice("normalize", self.normalize, tuple(NORMALIZATIONS))
+        check_bool("sync_batch_norm", self.sync_batch_norm)
 
     def kwargs(self):
         """The overrides of :func:`~ascendgan.models.classifiers.wide_resnet` for
-        :attr:`model`: ``num_classes``, ``dropout_rate``, ``input_mean``, ``input_std``."""
+        :attr:`model`: ``num_classes``, ``dropout_rate``, ``input_mean``, ``input_std``,
+        ``sync_batch_norm``."""
         mean, std = NORMALIZATIONS[self.normalize]
         return {"num_classes": self.num_classes, "dropout_rate": self.dropout_rate,
-                "input_mean": mean, "input_std": std}
+                "input_mean": mean, "input_std": std, "sync_batch_norm": self.sync_batch_norm}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,13 +200,17 @@ class ClassifierData:
     (random crop + flip, an AutoAugment policy, then Cutout).
 
     Args:
-        dataset: the data set's name.
-        image_size: side of the square images.
+        dataset: the data set, one of :data:`DATASETS` (``"cifar10"``: 32x32 images in
+            memory; ``"imagenet"``: image files or TFRecords read by
+            :func:`ascendgan.data.imagenet`, random resized crops to ``image_size``).
+        image_size: side of the square images (the training crop of ImageNet).
         channels: image channels.
-        crop_padding: zero padding of the random crop (0 disables it).
+        crop_padding: zero padding of the random crop of a batch (0 disables it).
         flip: random horizontal flips.
         policy: AutoAugment policy, one of :data:`POLICY_NAMES` (``"none"`` disables it).
         cutout: side of the Cutout square in pixels (0 disables it).
+        eval_resize: ImageNet: the shorter side evaluation images are resized to before
+            the centre ``image_size`` crop (>= ``image_size``); None for in-memory data.
     """
 
     dataset: str = "cifar10"
@@ -188,9 +220,12 @@ class ClassifierData:
     flip: bool = True
     policy: str = "cifar10"
     cutout: int = 16
+    eval_resize: int | None = None
 
     def __post_init__(self):
+        check_choice("dataset", self.dataset, DATASETS)
         check_int("image_size", self.image_size, minimum=1)
+        check_int("eval_resize", self.eval_resize, minimum=self.image_size, allow_none=True)
         check_int("channels", self.channels, minimum=1)
         check_int("crop_padding", self.crop_padding, minimum=0)
         check_bool("flip", self.flip)
@@ -209,25 +244,29 @@ class ClassifierSchedule:
     and log.
 
     Args:
-        batch_size: training batch size (the global batch over all replicas).
+        batch_size: training batch size **per device** (replica); a step of ``n`` replicas
+            trains on ``n · batch_size`` images (the documented run: 128 on each of 8 NPUs).
         epochs: epochs of the run; the cosine learning rate reaches 0 at the end.
-        warmup_epochs: epochs of linear learning-rate warm-up (< ``epochs``).
+        warmup_epochs: epochs of linear learning-rate warm-up (< ``epochs``; the documented
+            run: 5).
         steps_per_epoch: steps per epoch (``None``: one pass over the training set).
         validate_every: epochs between test-set validations (0: only at the end).
         eval_batch_size: batch size of evaluation.
-        checkpoint_every: steps between checkpoints (``None``: every epoch).
-        max_checkpoints: checkpoints kept.
-        log_every: steps between TensorBoard writes.
+        checkpoint_every: steps between checkpoints (``None``: every epoch; the documented
+            run: 5000, its ``save_checkpoints_steps``), and at the end.
+        max_checkpoints: checkpoints kept (the documented ``keep_checkpoint_max``: 5).
+        log_every: steps between log lines (step, loss, top-1, learning rate, batch time,
+            FPS) and TensorBoard writes (100).
     """
 
     batch_size: int = 128
     epochs: int = 150
-    warmup_epochs: int = 0
+    warmup_epochs: int = 5
     steps_per_epoch: int | None = None
     validate_every: int = 10
     eval_batch_size: int = 500
-    checkpoint_every: int | None = None
-    max_checkpoints: int = 1
+    checkpoint_every: int | None = 5000
+    max_checkpoints: int = 5
     log_every: int = 100
 
     def __post_init__(self):
@@ -235,8 +274,9 @@ class ClassifierSchedule:
         check_int("epochs", self.epochs, minimum=1)
         check_int("warmup_epochs", self.warmup_epochs, minimum=0)
         if self.warmup_epochs >= self.epochs:
-            raise ValueError(f"`warmup_epochs` must be smaller than `epochs` ({self.epochs}). "
-                             f"Received: warmup_epochs={self.warmup_epochs!r}")
+            raise ValueError(f"`warmup_epochs` must be smaller than `epochs` ({self.epochs}); pass "
+                             f"warmup_epochs=0 ... {self.epochs - 1} with a short run. Received: "
+                             f"warmup_epochs={self.warmup_epochs!r}")
         check_int("steps_per_epoch", self.steps_per_epoch, minimum=1, allow_none=True)
         check_int("validate_every", self.validate_every, minimum=0)
         check_int("eval_batch_size", self.eval_batch_size, minimum=1)
@@ -301,19 +341,32 @@ class ClassifierPreset:
         return dataclasses.replace(self, **changes) if changes else self
 
 
+_SMOKE = {"model": "wrn_10_1", "epochs": 1, "warmup_epochs": 0, "steps_per_epoch": 2,
+          "batch_size": 8, "eval_batch_size": 8, "validate_every": 0, "log_every": 1}
+
 #: The documented AutoAugment classifier run (DESIGN.md reference configurations):
 #: Wide-ResNet-28-10; crop + flip + the CIFAR-10 policy + Cutout 16; SGD momentum 0.9,
 #: weight decay 1e-4 (an L2 term in the loss; the AutoAugment paper used 5e-4 for
-#: Wide-ResNets on CIFAR), cosine learning rate from 0.06, label smoothing 0.1; batch 128,
-#: 150 epochs. ``smoke``: WRN-10-1, 2 steps of 8 images.
-AUTOAUGMENT_CIFAR10 = ClassifierPreset(
-    name="autoaugment_cifar10",
-    smoke={"model": "wrn_10_1", "epochs": 1, "steps_per_epoch": 2, "batch_size": 8,
-           "eval_batch_size": 8, "validate_every": 0, "log_every": 1},
+#: Wide-ResNets on CIFAR), cosine learning rate from 0.06 after 5 warm-up epochs, label
+#: smoothing 0.1; batch 128 per device, 150 epochs; a checkpoint every 5000 steps, 5 kept;
+#: a log line every 100 steps. ``smoke``: WRN-10-1, 2 steps of 8 images.
+AUTOAUGMENT_CIFAR10 = ClassifierPreset(name="autoaugment_cifar10", smoke=_SMOKE)
+
+#: The ImageNet run of the documented classifier, next to CIFAR-10: 1000 classes; random
+#: resized crops to 224 + flip + the ImageNet AutoAugment policy (no Cutout); evaluation
+#: images resized to 256 (shorter side) and centre-cropped to 224; ImageNet mean / std
+#: inside the model; optimizer and schedule as :data:`AUTOAUGMENT_CIFAR10`. ``smoke``:
+#: WRN-10-1 on 32x32 crops (evaluation resize 36), 2 steps of 8 images.
+AUTOAUGMENT_IMAGENET = ClassifierPreset(
+    name="autoaugment_imagenet",
+    network=ClassifierNetwork(num_classes=1000, normalize="imagenet"),
+    data=ClassifierData(dataset="imagenet", image_size=224, crop_padding=0, policy="imagenet",
+                        cutout=0, eval_resize=256),
+    smoke={**_SMOKE, "image_size": 32, "eval_resize": 36},
 )
 
 #: The classifier training presets by name.
-CLASSIFIER_PRESETS = {AUTOAUGMENT_CIFAR10.name: AUTOAUGMENT_CIFAR10}
+CLASSIFIER_PRESETS = {preset.name: preset for preset in (AUTOAUGMENT_CIFAR10, AUTOAUGMENT_IMAGENET)}
 
 
 def classifier_preset(name="autoaugment_cifar10", overrides=None, smoke=False):
@@ -360,10 +413,16 @@ def get_preset(name, **overrides):
 
 
 __all__ = [
+    "ASCEND_IMAGENET_MEAN",
+    "ASCEND_IMAGENET_STD",
     "AUTOAUGMENT_CIFAR10",
+    "AUTOAUGMENT_IMAGENET",
     "CIFAR10_MEAN",
     "CIFAR10_STD",
     "CLASSIFIER_PRESETS",
+    "DATASETS",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
     "NORMALIZATIONS",
     "POLICY_NAMES",
     "WIDE_RESNET_KEYS",

@@ -8,7 +8,8 @@ from ascendgan import compat
 from ascendgan.layers.batch_normalization import FusedBatchNormalization
 from ascendgan.layers.sublayers import build_sublayer
 from ascendgan.models.classifiers import classifier_presets
-from ascendgan.validation import check_int, check_number
+from ascendgan.models.classifiers.classifier_model import ClassifierModel
+from ascendgan.validation import check_bool, check_int, check_number
 
 keras = compat.keras
 layers = compat.layers
@@ -68,6 +69,8 @@ class WideResidualBlock(layers.Layer):
         filters: output channels.
         strides: stride of the first 3x3 convolution and of the shortcut (1 or 2).
         dropout_rate: dropout between the two convolutions (0 disables it).
+        sync_batch_norm: batch statistics over all replicas of a ``tf.distribute``
+            strategy (``FusedBatchNormalization(synchronized=True)``).
         **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``).
 
     Call arguments:
@@ -89,7 +92,7 @@ class WideResidualBlock(layers.Layer):
         He et al., "Identity Mappings in Deep Residual Networks", ECCV 2016 (arXiv:1603.05027).
     """
 
-    def __init__(self, filters, strides=1, dropout_rate=0.0, **kwargs):
+    def __init__(self, filters, strides=1, dropout_rate=0.0, sync_batch_norm=False, **kwargs):
         super().__init__(**kwargs)
         filters = check_int("filters", filters, minimum=1)
         if isinstance(strides, bool) or strides not in (1, 2):
@@ -98,12 +101,15 @@ class WideResidualBlock(layers.Layer):
         self.filters = filters
         self.strides = strides
         self.dropout_rate = float(dropout_rate)
-        self.bn1 = FusedBatchNormalization(BN_MOMENTUM, BN_EPSILON, name="bn1")
+        self.sync_batch_norm = check_bool("sync_batch_norm", sync_batch_norm)
+        self.bn1 = FusedBatchNormalization(BN_MOMENTUM, BN_EPSILON, synchronized=self.sync_batch_norm,
+                                           name="bn1")
         self.conv1 = layers.Conv2D(
             filters, 3, strides=strides, padding="same", use_bias=False,
             kernel_initializer=_conv_initializer(), name="conv1",
         )
-        self.bn2 = FusedBatchNormalization(BN_MOMENTUM, BN_EPSILON, name="bn2")
+        self.bn2 = FusedBatchNormalization(BN_MOMENTUM, BN_EPSILON, synchronized=self.sync_batch_norm,
+                                           name="bn2")
         self.dropout = layers.Dropout(self.dropout_rate) if self.dropout_rate > 0 else None
         self.conv2 = layers.Conv2D(
             filters, 3, padding="same", use_bias=False,
@@ -147,12 +153,13 @@ class WideResidualBlock(layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(filters=self.filters, strides=self.strides, dropout_rate=self.dropout_rate)
+        config.update(filters=self.filters, strides=self.strides, dropout_rate=self.dropout_rate,
+                      sync_batch_norm=self.sync_batch_norm)
         return config
 
 
 @compat.register
-class WideResNet(keras.Model):
+class WideResNet(ClassifierModel):
     """The pre-activation Wide-ResNet WRN-``depth``-``width`` image classifier.
 
     Architecture (``k = width``, ``n = (depth - 4) / 6`` blocks per group)::
@@ -173,7 +180,8 @@ class WideResNet(keras.Model):
     precision the pooling and the dense head compute in float32.
 
     Weight decay is not part of the model: :func:`ascendgan.recipes.classifier.compile_classifier`
-    adds it to the loss.
+    adds it to the loss. Training goes through :class:`ClassifierModel`'s step (the
+    strategy's wrapped optimizer; ``loss``, ``top1``, ``top5`` in the logs).
 
     Args:
         depth: total depth ``6n + 4`` (10, 16, 22, 28, 40, ...). Defaults to 28.
@@ -186,6 +194,10 @@ class WideResNet(keras.Model):
             for CIFAR-10 images in [-1, 1]). Defaults to None (no normalization).
         input_std: optional per-channel standard deviation the inputs are divided by;
             given together with ``input_mean``.
+        sync_batch_norm: under a ``tf.distribute`` strategy with several replicas, batch
+            statistics over the global batch (one all-reduce per normalization), so the
+            replicas train exactly as one device on the whole batch. Defaults to False
+            (each replica normalizes its own batch, as the documented runs do).
         **kwargs: ``name``, ``trainable`` of ``keras.Model``.
 
     Call arguments:
@@ -214,6 +226,7 @@ class WideResNet(keras.Model):
         dropout_rate=0.0,
         input_mean=None,
         input_std=None,
+        sync_batch_norm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -247,6 +260,7 @@ class WideResNet(keras.Model):
         self.dropout_rate = float(dropout_rate)
         self.input_mean = None if mean is None else list(mean)
         self.input_std = None if std is None else list(std)
+        self.sync_batch_norm = check_bool("sync_batch_norm", sync_batch_norm)
 
         blocks_per_group = (depth - 4) // 6
         self.stem = layers.Conv2D(
@@ -264,12 +278,13 @@ class WideResNet(keras.Model):
                 name = f"group{group}_block{index + 1}"
                 block = WideResidualBlock(
                     filters, strides=strides if index == 0 else 1,
-                    dropout_rate=self.dropout_rate, name=name,
+                    dropout_rate=self.dropout_rate, sync_batch_norm=self.sync_batch_norm, name=name,
                 )
                 setattr(self, name, block)
                 names.append(name)
         self._block_names = tuple(names)
-        self.final_bn = FusedBatchNormalization(BN_MOMENTUM, BN_EPSILON, name="final_bn")
+        self.final_bn = FusedBatchNormalization(BN_MOMENTUM, BN_EPSILON,
+                                                synchronized=self.sync_batch_norm, name="final_bn")
         # The head computes in float32 under mixed precision: bfloat16 logits (8 bits of
         # mantissa) tie often enough to change top-1 counts.
         self.classifier = layers.Dense(num_classes, dtype="float32", name="logits")
@@ -324,6 +339,7 @@ class WideResNet(keras.Model):
             "dropout_rate": self.dropout_rate,
             "input_mean": self.input_mean,
             "input_std": self.input_std,
+            "sync_batch_norm": self.sync_batch_norm,
         }
 
     @classmethod
