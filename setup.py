@@ -15,7 +15,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["ascendgan", "ascendgan.*"]),
     include_package_data=True,
-    package_data={"ascendgan": ["data/shipped/*", "data/shipped/**/*"]},
+    package_data={"ascendgan": ["data/shipped/*", "data/shipped/**/*", "metrics/extractors/*"]},
     install_requires=[
         # The full tensorflow package: tf-keras (legacy Keras 2 mode) depends on it.
         "tensorflow>=2.16,<2.22",

@@ -7,8 +7,11 @@ Three layers, each usable alone:
   (:func:`inception_score`) and :mod:`~ascendgan.metrics.manifolds`
   (:func:`precision_recall`);
 - feature extractors: :mod:`~ascendgan.metrics.features` (:class:`FeatureExtractor` for
-  any Keras model) and :mod:`~ascendgan.metrics.inception_v3`
-  (:func:`inception_v3_extractor`);
+  any Keras model), :mod:`~ascendgan.metrics.inception_v3`
+  (:func:`inception_v3_extractor`) and the small MNIST / CIFAR-10 classifiers shipped with
+  their reference statistics, :mod:`~ascendgan.metrics.domain`
+  (:func:`domain_extractor`, :func:`domain_reference`, :func:`domain_fid`: offline FID,
+  named ``fid_mnist_cnn`` / ``fid_cifar10_cnn``);
 - streaming evaluation: :func:`evaluate` (:mod:`~ascendgan.metrics.evaluation`) draws
   images from a GAN, a callable, a data set or an array (:mod:`~ascendgan.metrics.sources`),
   accumulates what each metric needs (:mod:`~ascendgan.metrics.accumulators`) and compares
@@ -34,6 +37,14 @@ from ascendgan.metrics.distances import (
     polynomial_kernel,
     polynomial_mmd2,
 )
+from ascendgan.metrics.domain import (
+    DOMAIN_EXTRACTORS,
+    build_domain_network,
+    domain_card,
+    domain_extractor,
+    domain_fid,
+    domain_reference,
+)
 from ascendgan.metrics.evaluation import EvaluationResult, evaluate
 from ascendgan.metrics.features import FeatureExtractor, Features
 from ascendgan.metrics.inception_v3 import (
@@ -47,6 +58,7 @@ from ascendgan.metrics.scores import inception_score
 from ascendgan.metrics.settings import METRICS, EvaluationSettings
 
 __all__ = [
+    "DOMAIN_EXTRACTORS",
     "EvaluationResult",
     "EvaluationSettings",
     "FeatureExtractor",
@@ -60,6 +72,11 @@ __all__ = [
     "ReferenceStatistics",
     "RunningInceptionScore",
     "RunningStatistics",
+    "build_domain_network",
+    "domain_card",
+    "domain_extractor",
+    "domain_fid",
+    "domain_reference",
     "evaluate",
     "frechet_distance",
     "gaussian_statistics",

@@ -14,7 +14,7 @@ from ascendgan.files import write_json
 from ascendgan.metrics.evaluation import evaluate
 from ascendgan.metrics.inception_v3 import inception_v3_extractor
 from ascendgan.metrics.reference import resolve_reference
-from ascendgan.metrics.settings import EvaluationSettings
+from ascendgan.metrics.settings import EvaluationSettings, base_value_name, value_name
 from ascendgan.training.checkpoints import checkpoint_manager
 from ascendgan.validation import check_int
 
@@ -58,7 +58,8 @@ class GANMetrics(keras.callbacks.Callback):
         every_n_steps: evaluate every this many generator steps (``None``: off).
         every_n_epochs: evaluate every this many epochs (``None``: off).
         best_metric: the value that picks the best checkpoint (``"fid"``, ``"kid"``,
-            ``"is"``, ``"precision"``, ``"recall"``); default: the first metric's.
+            ``"is"``, ``"precision"``, ``"recall"``; with a domain extractor also
+            ``"fid_mnist_cnn"``, ...); default: the first metric's.
         best_directory: where the best checkpoint goes; ``None`` keeps none.
         verbose: print each evaluation.
 
@@ -92,7 +93,10 @@ class GANMetrics(keras.callbacks.Callback):
         if every_n_steps is None and every_n_epochs is None:
             raise ValueError("Set `every_n_steps` or `every_n_epochs`; both are None.")
         produced = [value for value in settings.values if not value.endswith("_std")]
+        suffix = getattr(settings.extractor, "metric_suffix", None)
         best_metric = best_metric or produced[0]
+        if best_metric not in produced and value_name(best_metric, suffix) in produced:
+            best_metric = value_name(best_metric, suffix)  # "fid" with a domain extractor
         if best_metric not in produced:
             raise ValueError(
                 f"`best_metric` must be one of the computed values {produced}. Received: {best_metric!r}"
@@ -100,7 +104,7 @@ class GANMetrics(keras.callbacks.Callback):
         self.reference = reference
         self.settings = settings
         self.best_metric = best_metric
-        self.higher_is_better = HIGHER_IS_BETTER[best_metric]
+        self.higher_is_better = HIGHER_IS_BETTER[base_value_name(best_metric, suffix)]
         self.best_directory = None if best_directory is None else os.fspath(best_directory)
         self.verbose = verbose
         #: One dict per evaluation: ``{"step", "epoch", **values}``.

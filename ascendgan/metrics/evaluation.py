@@ -17,7 +17,7 @@ from ascendgan.metrics.distances import frechet_distance, kernel_distance
 from ascendgan.metrics.inception_v3 import inception_v3_extractor
 from ascendgan.metrics.manifolds import precision_recall
 from ascendgan.metrics.reference import resolve_reference
-from ascendgan.metrics.settings import EvaluationSettings
+from ascendgan.metrics.settings import EvaluationSettings, value_name
 from ascendgan.metrics.sources import describe_source, expected_count, image_batches, is_gan
 
 
@@ -27,7 +27,9 @@ class EvaluationResult:
 
     Attributes:
         values: ``{"fid": ..., "kid": ..., "kid_std": ..., "is": ..., "is_std": ...,
-            "precision": ..., "recall": ...}`` (the metrics asked for).
+            "precision": ..., "recall": ...}`` (the metrics asked for); with an extractor
+            that has a ``metric_suffix`` (the shipped domain extractors) the names carry
+            it: ``fid_mnist_cnn``, ``kid_mnist_cnn``, ``kid_mnist_cnn_std``, ...
         protocol: extractor name, weights, image size, resize method, dtype, sample
             counts, reference name and split, seed, and each metric's parameters.
 
@@ -101,7 +103,9 @@ def evaluate(generator_or_dataset, reference=None, settings=None, **overrides):
             in ``settings``. An unknown name raises ``TypeError``.
 
     Returns:
-        :class:`EvaluationResult`.
+        :class:`EvaluationResult`. Values are named ``fid``, ``kid``, ... with InceptionV3
+        or a model of your own, and ``fid_<name>``, ... with a shipped domain extractor
+        (:func:`~ascendgan.metrics.domain_extractor`).
 
     Example:
 
@@ -171,6 +175,8 @@ def evaluate(generator_or_dataset, reference=None, settings=None, **overrides):
         pr = precision_recall(ref.features, fake_features, k=settings.k)
         values["precision"], values["recall"] = pr.precision, pr.recall
         protocol.update(pr_k=settings.k, pr_features=[len(ref.features), len(fake_features)])
+    suffix = getattr(extractor, "metric_suffix", None)
+    values = {value_name(key, suffix): value for key, value in values.items()}
     return EvaluationResult(values, protocol)
 
 

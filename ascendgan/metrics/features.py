@@ -95,6 +95,15 @@ class FeatureExtractor:
         name: the extractor's name in the protocol (default: the model's name).
         weights_label: how the weights were obtained, for the protocol (e.g.
             ``"trained on cifar10-train, run 3"``).
+        version: the extractor's version, stamped as ``extractor_version`` (``None``:
+            not stamped).
+        weights_sha256: the SHA-256 of the weights file, stamped as ``weights_sha256``
+            and used as :meth:`fingerprint` (so the key does not depend on the order in
+            which a Keras version lists the variables). ``None``: the fingerprint hashes
+            the variables.
+        metric_suffix: appended to the names of the values computed with this extractor
+            (``fid_<suffix>``), so numbers of a domain extractor are never mistaken for
+            Inception numbers; ``None`` (InceptionV3, user models): plain ``fid``.
 
     Call arguments:
         images: ``(batch, height, width, channels)`` floats in ``value_range``.
@@ -121,6 +130,9 @@ class FeatureExtractor:
         value_range=(-1.0, 1.0),
         name=None,
         weights_label=None,
+        version=None,
+        weights_sha256=None,
+        metric_suffix=None,
     ):
         if not callable(model):
             raise TypeError(f"`model` must be a Keras model or a callable. Received: {model!r}")
@@ -137,7 +149,10 @@ class FeatureExtractor:
         self.features_layer = features_layer
         self.logits_layer = logits_layer
         self.weights_label = weights_label
-        self._fingerprint = None
+        self.version = version
+        self.weights_sha256 = weights_sha256
+        self.metric_suffix = metric_suffix
+        self._fingerprint = weights_sha256[:16] if weights_sha256 else None
         self.model = model
         self._is_keras = isinstance(model, keras.Model)
         if (features_layer is not None or logits_layer is not None) and not self._is_keras:
@@ -147,10 +162,13 @@ class FeatureExtractor:
             )
         self.name = name or (model.name if self._is_keras else getattr(model, "__name__", "function"))
         self.channels = None
+        self.input_size = None  # (height, width) a Keras model needs, when fixed
         if self._is_keras:
             self._network = self._build_network(model, features_layer, logits_layer)
             shape = self._network.inputs[0].shape
             self.channels = int(shape[-1]) if shape[-1] is not None else None
+            if len(shape) == 4 and None not in tuple(shape[1:3]):
+                self.input_size = (int(shape[1]), int(shape[2]))
             self._forward = tf.function(self._run, reduce_retracing=True)
         else:
             self._network = None
@@ -189,7 +207,7 @@ class FeatureExtractor:
     @property
     def protocol(self):
         """Everything about the extractor that changes the numbers, as a flat dict."""
-        return {
+        protocol = {
             "extractor": self.name,
             "weights": self.weights_label or "user model",
             "features_layer": self.features_layer or "output",
@@ -199,6 +217,11 @@ class FeatureExtractor:
             "antialias": self.antialias,
             "dtype": self._dtype_name(),
         }
+        if self.version is not None:
+            protocol["extractor_version"] = self.version
+        if self.weights_sha256 is not None:
+            protocol["weights_sha256"] = self.weights_sha256
+        return protocol
 
     def _dtype_name(self):
         if self._is_keras:
@@ -282,6 +305,13 @@ class FeatureExtractor:
             raise ValueError(
                 f"`images` must have {self.channels} channels (or 1, repeated) for extractor "
                 f"{self.name!r}. Received shape {images.shape}."
+            )
+        size = self.image_size or tuple(images.shape[1:3])
+        if self.input_size is not None and tuple(size) != self.input_size:
+            raise ValueError(
+                f"Extractor {self.name!r} takes {self.input_size[0]}x{self.input_size[1]} "
+                f"images and does not resize them (image_size=None). Received shape "
+                f"{images.shape}; generate images of its size or set `image_size`."
             )
         if self.value_range is not None and images.size:
             low, high = self.value_range

@@ -47,9 +47,10 @@ class ReferenceStatistics:
     features: np.ndarray | None
     protocol: dict
 
-    def save(self, path):
+    def save(self, path, compressed=False):
         """Writes an ``.npz`` file atomically (a temporary file renamed into place); returns
-        its path."""
+        its path. ``compressed``: ``np.savez_compressed`` (what the shipped statistics of
+        :mod:`~ascendgan.metrics.domain` use)."""
         arrays = {
             "mean": self.mean,
             "covariance": self.covariance,
@@ -59,7 +60,7 @@ class ReferenceStatistics:
         if self.features is not None:
             arrays["features"] = self.features
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        (np.savez_compressed if compressed else np.savez)(buffer, **arrays)
         return atomic_write(os.fspath(path), buffer.getvalue())
 
     @classmethod

@@ -41,6 +41,30 @@ METRIC_VALUES = {
 }
 
 
+def value_name(value, suffix=None):
+    """The name of ``value`` (a name of :data:`METRIC_VALUES`) computed with an extractor
+    whose ``metric_suffix`` is ``suffix``: the shipped domain extractors name their numbers
+    after themselves, so they are never mistaken for Inception numbers.
+
+    Example:
+
+    >>> value_name("fid", "mnist_cnn"), value_name("kid_std", "mnist_cnn"), value_name("fid")
+    ('fid_mnist_cnn', 'kid_mnist_cnn_std', 'fid')
+    """
+    if not suffix:
+        return value
+    if value.endswith("_std"):
+        return f"{value[:-len('_std')]}_{suffix}_std"
+    return f"{value}_{suffix}"
+
+
+def base_value_name(name, suffix=None):
+    """The inverse of :func:`value_name`: ``"fid_mnist_cnn"`` -> ``"fid"``."""
+    if suffix and f"_{suffix}" in name:
+        return name.replace(f"_{suffix}", "", 1)
+    return name
+
+
 def metric_names(metrics):
     """``metrics`` (a name or a sequence of names or aliases) as a tuple of :data:`METRICS`
     names, in order, without repeats.
@@ -165,8 +189,11 @@ class EvaluationSettings:
 
     @property
     def values(self):
-        """The names of the values an evaluation with these settings returns."""
-        return tuple(value for name in self.metrics for value in METRIC_VALUES[name])
+        """The names of the values an evaluation with these settings returns (suffixed
+        with the extractor's ``metric_suffix``, e.g. ``fid_mnist_cnn``, when it has one)."""
+        suffix = getattr(self.extractor, "metric_suffix", None)
+        return tuple(value_name(value, suffix) for name in self.metrics
+                     for value in METRIC_VALUES[name])
 
     def replace(self, **changes):
         """A copy with the fields in ``changes`` replaced (and checked again)."""
@@ -179,4 +206,5 @@ class EvaluationSettings:
         return dataclasses.replace(self, **changes)
 
 
-__all__ = ["METRICS", "METRIC_ALIASES", "METRIC_VALUES", "EvaluationSettings", "metric_names"]
+__all__ = ["METRICS", "METRIC_ALIASES", "METRIC_VALUES", "EvaluationSettings", "base_value_name",
+           "metric_names", "value_name"]
