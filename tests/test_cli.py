@@ -103,7 +103,9 @@ def test_export_frozen_graph_matches_the_run(smoke_run, tmp_path, capsys):
 
     path = tmp_path / "g.pb"
     assert cli.main(["export", str(smoke_run), "--output", str(path), "--batch-size", "2"]) == 0
-    assert "atc --framework=3" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "atc --model=" in printed and '--input_shape="z:2,100;y:2,1"' in printed
+    assert '--out_nodes="output:0"' in printed and "--soc_version=Ascend310" in printed
     gan, _ = load_run(smoke_run)
     z = np.random.default_rng(0).uniform(-1, 1, (2, 100)).astype("float32")
     y = np.array([1, 7], "int32")
@@ -115,7 +117,7 @@ def test_export_frozen_graph_matches_the_run(smoke_run, tmp_path, capsys):
     with tf.Graph().as_default() as g:
         tf.graph_util.import_graph_def(graph, name="")
         with tf.compat.v1.Session(graph=g) as session:
-            got = session.run("output:0", {"z:0": z, "y:0": y})
+            got = session.run("output:0", {"z:0": z, "y:0": y[:, None]})  # y: (batch, 1)
     np.testing.assert_allclose(got, expected, atol=1e-2)  # bfloat16 compute
 
 

@@ -19,12 +19,19 @@ conversion:
    the same layout; :func:`compare` reports the maximum absolute difference
    (:mod:`ascendgan.inference.comparison`).
 
-The command line is ``ascendgan infer {write-inputs,run,compare} ...`` (also
+4. :func:`evaluate_outputs` scores the outputs of an offline run (msame's ``.bin`` /
+   ``.txt`` files, or :func:`run_inference`'s) with IS / FID / KID through
+   :func:`ascendgan.metrics.evaluate`, like a generator
+   (:mod:`ascendgan.inference.scoring`).
+
+The command line is ``ascendgan infer {write-inputs,run,compare,score} ...`` (also
 ``python -m ascendgan.inference ...``).
 """
 
 from ascendgan.inference.binary import (
     OUTPUT_SUFFIX,
+    RANDOM_LABELS,
+    random_seed_labels,
     read_bin,
     seed_stem,
     write_bin,
@@ -40,16 +47,34 @@ from ascendgan.inference.runner import (
     load_exported,
     run_inference,
 )
+from ascendgan.inference.scoring import (
+    MSAME_RUN_FOLDER,
+    OUTPUT_DTYPES,
+    OUTPUT_FORMATS,
+    evaluate_outputs,
+    offline_images,
+    output_files,
+    read_output,
+)
 
 __all__ = [
     "EXPORTED_FORMATS",
+    "MSAME_RUN_FOLDER",
+    "OUTPUT_DTYPES",
+    "OUTPUT_FORMATS",
     "OUTPUT_SUFFIX",
+    "RANDOM_LABELS",
     "Comparison",
     "ExportedModel",
     "compare",
     "detect_format",
+    "evaluate_outputs",
     "load_exported",
+    "offline_images",
+    "output_files",
+    "random_seed_labels",
     "read_bin",
+    "read_output",
     "run_inference",
     "seed_stem",
     "write_bin",

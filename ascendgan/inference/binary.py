@@ -118,8 +118,31 @@ def write_inputs(directory, inputs, stems=None):
     return stems
 
 
-def _seed_labels(labels, count, batch_size):
-    """``labels`` (int, one entry per seed, or ``(seeds, batch)``) -> ``(seeds, batch)``."""
+#: ``labels`` value that draws each seed's class ids as ``GAN.generate`` does without labels.
+RANDOM_LABELS = "random"
+
+
+def random_seed_labels(seed, batch_size, num_classes):
+    """The class ids ``gan.generate(batch_size, seed=seed)`` draws for a GAN with
+    ``num_classes`` classes when it is given no labels (uniform, from the seed).
+
+    Example:
+
+    >>> random_seed_labels(0, 4, 10).tolist() == np.random.default_rng(0).integers(0, 10, 4).tolist()
+    True
+    """
+    return np.random.default_rng(seed).integers(0, num_classes, size=batch_size).astype(np.int32)
+
+
+def _seed_labels(labels, seeds, batch_size, num_classes=None):
+    """``labels`` (int, one entry per seed, ``(seeds, batch)`` or ``"random"``) -> ``(seeds, batch)``."""
+    count = len(seeds)
+    if isinstance(labels, str):
+        check_choice("labels", labels, (RANDOM_LABELS,))
+        if num_classes is None:
+            raise ValueError("`labels='random'` draws class ids in [0, num_classes): pass "
+                             "`num_classes`. Received: num_classes=None")
+        return np.stack([random_seed_labels(seed, batch_size, num_classes) for seed in seeds])
     array = np.asarray(labels)
     if not np.issubdtype(array.dtype, np.integer):
         raise ValueError(f"`labels` must be integer class ids. Received dtype {array.dtype}.")
@@ -130,13 +153,13 @@ def _seed_labels(labels, count, batch_size):
     if array.ndim == 2 and array.shape == (count, batch_size):
         return array.astype(np.int32)
     raise ValueError(
-        f"`labels` must be one class id, one per seed ({count}), or an array of shape "
-        f"({count}, {batch_size}) (seeds, batch). Received shape {array.shape}."
+        f"`labels` must be one class id, one per seed ({count}), an array of shape "
+        f"({count}, {batch_size}) (seeds, batch) or 'random'. Received shape {array.shape}."
     )
 
 
 def write_seed_inputs(directory, seeds, latent_dim, labels=None, latent_distribution="normal",
-                      truncation=None, batch_size=1, label_rank=1):
+                      truncation=None, batch_size=1, label_rank=1, num_classes=None):
     """Writes ``z`` (and ``y``) ``.bin`` inputs for integer seeds.
 
     For each seed, ``<directory>/z/seed_<seed>.bin`` holds the ``(batch_size, latent_dim)``
@@ -149,11 +172,15 @@ def write_seed_inputs(directory, seeds, latent_dim, labels=None, latent_distribu
         seeds: non-negative integer seeds, one input batch each.
         latent_dim: size of ``z`` (``gan.latent_dim``).
         labels: ``None`` (unconditional), one class id for everything, one class id per
-            seed, or an array ``(len(seeds), batch_size)``.
+            seed, an array ``(len(seeds), batch_size)``, or ``"random"``: each seed's
+            ids drawn as ``gan.generate(batch_size, seed=seed)`` draws them without
+            labels (:func:`random_seed_labels`; needs ``num_classes``), as the
+            documented BigGAN inputs (random classes, truncation 2.0).
         latent_distribution: the GAN's latent prior (``gan.latent_distribution``).
         truncation: truncation threshold or ``None``.
         batch_size: the exported model's batch size.
         label_rank: 1 writes ``y`` as ``(batch,)``, 2 as ``(batch, 1)`` (same bytes).
+        num_classes: the number of classes, for ``labels="random"``.
 
     Returns:
         The list of stems (``seed_000000``, ...).
@@ -178,7 +205,7 @@ def write_seed_inputs(directory, seeds, latent_dim, labels=None, latent_distribu
     ]
     inputs = {"z": latents}
     if labels is not None:
-        table = _seed_labels(labels, len(seeds), batch_size)
+        table = _seed_labels(labels, seeds, batch_size, num_classes)
         inputs["y"] = [row if label_rank == 1 else row[:, None] for row in table]
     return write_inputs(directory, inputs, stems=[seed_stem(seed) for seed in seeds])
 
@@ -194,7 +221,8 @@ def write_online_outputs(gan, directory, seeds, labels=None, truncation=None, ba
     Args:
         gan: a :class:`~ascendgan.training.GAN` with a latent.
         directory: the output folder.
-        seeds, labels, truncation, batch_size: as :func:`write_seed_inputs`.
+        seeds, labels, truncation, batch_size: as :func:`write_seed_inputs`
+            (``labels="random"``: the GAN's own ``num_classes``).
         use_ema: use the averaged generator when there is one (as the export does).
         training: training-mode batch norm / dropout (match the export).
 
@@ -202,7 +230,7 @@ def write_online_outputs(gan, directory, seeds, labels=None, truncation=None, ba
         The list of written paths.
     """
     seeds = list(seeds)
-    table = None if labels is None else _seed_labels(labels, len(seeds), batch_size)
+    table = None if labels is None else _seed_labels(labels, seeds, batch_size, gan.num_classes)
     paths = []
     for index, seed in enumerate(seeds):
         images = gan.generate(batch_size, labels=None if table is None else table[index],
@@ -214,6 +242,8 @@ def write_online_outputs(gan, directory, seeds, labels=None, truncation=None, ba
 
 __all__ = [
     "OUTPUT_SUFFIX",
+    "RANDOM_LABELS",
+    "random_seed_labels",
     "read_bin",
     "seed_stem",
     "write_bin",

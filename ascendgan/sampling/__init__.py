@@ -7,7 +7,8 @@ pixels at their own boundary.
   (:func:`gan_latents`, :func:`prior_latents`), the generator on given latents
   (:func:`generate_from_latents`), the truncation trick (:func:`sample_grid`,
   :func:`truncation_grid`), class-conditional grids with one row per class
-  (:func:`class_grid`) and latent walks (:func:`interpolate`). They duck-type the GAN
+  (:func:`class_grid`), latent walks (:func:`interpolate`) and class-to-class
+  interpolation with shared latents (:func:`interpolate_classes`). They duck-type the GAN
   (see :class:`~ascendgan.training.GAN`), so this package never imports
   :mod:`ascendgan.training`.
 - :mod:`ascendgan.sampling.interpolation`: :func:`lerp` and :func:`slerp` (TensorFlow
@@ -25,6 +26,7 @@ from ascendgan.sampling.generation import (
     gan_latents,
     generate_from_latents,
     interpolate,
+    interpolate_classes,
     prior_latents,
     sample_grid,
     truncation_grid,
@@ -39,6 +41,7 @@ __all__ = [
     "generate_from_latents",
     "image_grid",
     "interpolate",
+    "interpolate_classes",
     "lerp",
     "prior_latents",
     "sample_grid",

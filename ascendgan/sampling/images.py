@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import math
+import struct
+import zlib
 
 import numpy as np
 import tensorflow as tf
@@ -81,12 +83,31 @@ def image_grid(images, columns=None, padding=2, pad_value=255):
     return grid
 
 
-def save_png(picture, path):
+def _png_text_chunks(text):
+    """PNG ``tEXt`` chunks (keyword, Latin-1 value) for ``{keyword: value}``."""
+    chunks = b""
+    for keyword, value in (text or {}).items():
+        keyword, value = str(keyword), str(value)
+        if not 1 <= len(keyword) <= 79 or "\0" in keyword + value:
+            raise ValueError(f"`text` keywords must be 1-79 characters without NUL. Received: {keyword!r}")
+        data = keyword.encode("latin-1") + b"\0" + value.encode("latin-1", "replace")
+        chunks += struct.pack(">I", len(data)) + b"tEXt" + data
+        chunks += struct.pack(">I", zlib.crc32(b"tEXt" + data) & 0xFFFFFFFF)
+    return chunks
+
+
+def save_png(picture, path, text=None):
     """Writes a uint8 ``(height, width, channels)`` picture (1, 3 or 4 channels) to a PNG file.
 
     ``path`` may be on any file system ``tf.io.gfile`` supports; the file is written to a
     temporary name and renamed, so a reader never sees a half-written picture. Returns the
     path (a string).
+
+    Args:
+        picture: the uint8 picture.
+        path: the ``.png`` file.
+        text: ``{keyword: value}`` stored as PNG text chunks (e.g. how the picture was
+            sampled: ``{"truncation": "2.0"}``); Pillow reads them back as ``image.text``.
     """
     picture = np.asarray(picture)
     if picture.dtype != np.uint8 or picture.ndim != 3 or picture.shape[-1] not in (1, 3, 4):
@@ -94,11 +115,16 @@ def save_png(picture, path):
             "`picture` must be a uint8 array (height, width, 1|3|4). "
             f"Received dtype {picture.dtype}, shape {picture.shape}."
         )
-    return atomic_write(path, tf.io.encode_png(picture).numpy())
+    data = tf.io.encode_png(picture).numpy()
+    if text:
+        header_end = 8 + 8 + 13 + 4  # signature, then the IHDR chunk (length, type, 13 bytes, CRC)
+        data = data[:header_end] + _png_text_chunks(text) + data[header_end:]
+    return atomic_write(path, data)
 
 
-def save_image_grid(images, path, columns=None, padding=2):
-    """Tiles ``images`` (in [-1, 1]) with :func:`image_grid` and writes the PNG; returns the path.
+def save_image_grid(images, path, columns=None, padding=2, text=None):
+    """Tiles ``images`` (in [-1, 1]) with :func:`image_grid` and writes the PNG (with
+    :func:`save_png`'s ``text`` chunks); returns the path.
 
     Example:
 
@@ -107,7 +133,7 @@ def save_image_grid(images, path, columns=None, padding=2):
     >>> os.path.exists(path)
     True
     """
-    return save_png(image_grid(images, columns=columns, padding=padding), path)
+    return save_png(image_grid(images, columns=columns, padding=padding), path, text=text)
 
 
 def _pillow():
@@ -121,7 +147,7 @@ def _pillow():
     return Image
 
 
-def save_gif(frames, path, duration_ms=100, loop=0):
+def save_gif(frames, path, duration_ms=100, loop=0, comment=None):
     """Writes frames as an animated GIF (needs Pillow: ``pip install pillow``).
 
     Each frame gets its own 256-colour palette (median cut, no dithering): frames with at
@@ -136,6 +162,8 @@ def save_gif(frames, path, duration_ms=100, loop=0):
         path: the ``.gif`` file to write.
         duration_ms: display time of each frame in milliseconds.
         loop: times to repeat the animation; 0 repeats forever.
+        comment: a text stored in the GIF's comment extension (e.g. how the frames were
+            sampled); Pillow reads it back as ``image.info["comment"]``.
 
     Returns:
         ``path`` (a string).
@@ -171,8 +199,9 @@ def save_gif(frames, path, duration_ms=100, loop=0):
             for frame in frames
         ]
     buffer = io.BytesIO()
+    extra = {} if comment is None else {"comment": str(comment).encode("latin-1", "replace")}
     pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:],
-                     duration=duration_ms, loop=loop)
+                     duration=duration_ms, loop=loop, **extra)
     return atomic_write(path, buffer.getvalue())
 
 

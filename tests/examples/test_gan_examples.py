@@ -90,7 +90,8 @@ def test_dcgan_mnist_smoke_on_the_shipped_data(tmp_path, capsys):
     graph = export.load_frozen_graph(out / "dcgan_mnist.pb")
     assert export.graph_inputs(graph) == {"z": ((1, 100), np.dtype("float32"))}
     assert "output" in {node.name for node in graph.node}
-    assert "atc --framework=3" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "atc --model=" in printed and "--framework=3" in printed and '--out_nodes="output:0"' in printed
 
     # `ascendgan sample / export / evaluate` take the example's run directory.
     assert cli.main(["sample", str(out), "--output", str(tmp_path / "s.png"), "--n", "4"]) == 0

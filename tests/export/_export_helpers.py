@@ -31,3 +31,25 @@ def run_frozen(graph_def, feeds):
 
 def keras_images(model, inputs, training=False):
     return np.asarray(tf.cast(model(inputs, training=training), tf.float32))
+
+
+def fake_run(directory, family, preset, overrides, perturb=True, seed=0):
+    """A run directory as `ascendgan train` leaves it (run.json + one checkpoint), without
+    training: the family's GAN built from the preset, its averaged generator perturbed."""
+    import os
+
+    from ascendgan.models import get_family
+    from ascendgan.recipes import RunDirectory
+
+    gan = get_family(family).build(get_family(family).preset(preset, overrides), seed=seed)
+    gan.compile()
+    gan.build_models()
+    if perturb and gan.ema_generator is not None:
+        perturb_ema(gan)
+    run_dir = RunDirectory(str(directory))
+    run_dir.write({"family": family, "preset": preset, "overrides": overrides, "seed": seed,
+                   "precision": "float32", "data": None})
+    manager = tf.train.CheckpointManager(gan.checkpoint("all"), run_dir.checkpoints, max_to_keep=1)
+    path = manager.save(checkpoint_number=1)
+    assert os.path.exists(path + ".index")
+    return gan

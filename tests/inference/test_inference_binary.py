@@ -57,3 +57,20 @@ def test_write_seed_inputs_label_layouts(tmp_path):
         inference.write_seed_inputs(tmp_path / "bad", [0, 1, 2], latent_dim=4, labels=[1, 2])
     with pytest.raises(ValueError, match="`seeds`"):
         inference.write_seed_inputs(tmp_path / "bad", [], latent_dim=4)
+
+
+def test_random_labels_are_the_labels_generate_draws(conditional_dcgan, tmp_path):
+    stems = inference.write_seed_inputs(tmp_path / "in", [3, 11], latent_dim=100, labels="random",
+                                        num_classes=10, batch_size=4, latent_distribution="uniform_signed")
+    for seed, stem in zip([3, 11], stems):
+        y = inference.read_bin(tmp_path / "in" / "y" / f"{stem}.bin", "int32")
+        np.testing.assert_array_equal(y, np.random.default_rng(seed).integers(0, 10, 4))
+    # online: gan.generate(batch, seed=seed) without labels draws the same classes
+    paths = inference.write_online_outputs(conditional_dcgan, tmp_path / "online", [3], labels="random",
+                                           batch_size=4)
+    np.testing.assert_allclose(inference.read_bin(paths[0], "float32", (4, 28, 28, 1)),
+                               conditional_dcgan.generate(4, seed=3, batch_size=4), atol=1e-6)
+    with pytest.raises(ValueError, match="pass `num_classes`"):
+        inference.write_seed_inputs(tmp_path / "x", [0], latent_dim=4, labels="random")
+    with pytest.raises(ValueError, match="`labels`"):
+        inference.write_seed_inputs(tmp_path / "x", [0], latent_dim=4, labels="all", num_classes=3)

@@ -95,3 +95,21 @@ def test_interpolation_saved_as_png_strip_and_gif(dcgan, tmp_path):
     np.testing.assert_array_equal(decoded, sampling.image_grid(frames, columns=4))
     gif, _, _ = read_gif(sampling.save_gif(frames, tmp_path / "walk.gif"))
     np.testing.assert_array_equal(gif[..., 0], sampling.to_uint8(frames)[..., 0])
+
+
+def test_png_text_chunks_and_gif_comment_are_readable_by_pillow(tmp_path):
+    from PIL import Image
+
+    picture = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    path = sampling.save_png(picture, tmp_path / "a.png", text={"truncation": "2.0", "seed": 7})
+    image = Image.open(path)
+    assert image.text == {"truncation": "2.0", "seed": "7"}
+    np.testing.assert_array_equal(np.asarray(image), picture)  # the pixels are untouched
+    assert Image.open(sampling.save_png(picture, tmp_path / "b.png")).text == {}
+    with pytest.raises(ValueError, match="`text` keywords"):
+        sampling.save_png(picture, tmp_path / "c.png", text={"": "x"})
+    grid = sampling.save_image_grid(np.zeros((2, 4, 4, 1)), tmp_path / "g.png", text={"k": "v"})
+    assert Image.open(grid).text == {"k": "v"}
+    frames = np.linspace(-1, 1, 3).reshape(3, 1, 1, 1) * np.ones((3, 4, 4, 1))
+    gif = sampling.save_gif(frames, tmp_path / "a.gif", comment="truncation=2.0; seed=0")
+    assert Image.open(gif).info["comment"] == b"truncation=2.0; seed=0"

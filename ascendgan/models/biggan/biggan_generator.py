@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 from ascendgan import compat
@@ -12,7 +13,7 @@ from ascendgan.layers.sn_conv2d import SNConv2D
 from ascendgan.layers.sn_dense import SNDense
 from ascendgan.models._common import conditional_inputs
 from ascendgan.models.biggan.biggan_presets import architecture
-from ascendgan.validation import check_int
+from ascendgan.validation import check_class_ids, check_int
 
 keras = compat.keras
 
@@ -162,6 +163,65 @@ class BigGANGenerator(keras.Model):
 
     def call(self, inputs, training=None):
         z, labels = conditional_inputs(inputs, self.num_classes, "BigGANGenerator", "z")
+        embedding = None if labels is None else self.shared_embedding(labels)
+        return self._synthesize(z, embedding, training)
+
+    def class_embedding(self, labels):
+        """The shared class embedding of integer ``labels``: ``(n, shared_embedding_dim)``.
+
+        What :meth:`call` feeds every block for these labels; interpolate two of them and
+        run :meth:`call_with_class_embedding` to morph one class into another.
+
+        Example:
+
+        >>> import numpy as np
+        >>> g = BigGANGenerator(32, base_channels=4, latent_dim=20, num_classes=3,
+        ...                     shared_embedding_dim=8)
+        >>> g.class_embedding(np.array([0, 2])).shape
+        TensorShape([2, 8])
+        """
+        if self.shared_embedding is None:
+            raise ValueError("BigGANGenerator was created with num_classes=None (unconditional), so "
+                             "it has no class embedding. Received: a call to class_embedding.")
+        labels = np.asarray(labels)
+        labels = check_class_ids("labels", labels.reshape(-1) if labels.ndim else labels,
+                                 max(labels.size, 1), self.num_classes)
+        return self.shared_embedding(tf.constant(labels))
+
+    def call_with_class_embedding(self, z, class_embedding, training=None):
+        """Images for latents ``z`` and given class-embedding vectors instead of labels.
+
+        ``generator.call_with_class_embedding(z, generator.class_embedding(labels))`` equals
+        ``generator([z, labels])``; a vector between two classes' embeddings gives the
+        class-to-class interpolation of BigGAN's category morphing
+        (:func:`ascendgan.sampling.interpolate_classes`).
+
+        Args:
+            z: latents ``(n, latent_dim)``.
+            class_embedding: ``(n, shared_embedding_dim)`` float vectors.
+            training: batch-norm mode.
+
+        Returns:
+            Images ``(n, image_size, image_size, channels)`` in [-1, 1].
+        """
+        if self.shared_embedding is None:
+            raise ValueError("BigGANGenerator was created with num_classes=None (unconditional), so "
+                             "it takes no class embedding. Received: a call_with_class_embedding call.")
+        embedding = tf.convert_to_tensor(class_embedding)
+        if not embedding.dtype.is_floating:
+            embedding = tf.cast(embedding, tf.float32)
+        z = tf.convert_to_tensor(z)
+        if embedding.shape.rank != 2 or embedding.shape[-1] != self.shared_embedding_dim or (
+                None not in (embedding.shape[0], z.shape[0]) and embedding.shape[0] != z.shape[0]):
+            raise ValueError(
+                f"BigGANGenerator: `class_embedding` must have shape (batch, "
+                f"{self.shared_embedding_dim}), one row per latent of `z` (batch {z.shape[0]}). "
+                f"Received: class_embedding.shape={tuple(embedding.shape)}"
+            )
+        return self._synthesize(z, embedding, training)
+
+    def _synthesize(self, z, embedding, training):
+        """The network from the latents and the (optional) class embedding on."""
         z = tf.convert_to_tensor(z)
         if z.shape.rank is not None and (z.shape.rank != 2 or z.shape[-1] not in (None, self.latent_dim)):
             raise ValueError(
@@ -172,9 +232,6 @@ class BigGANGenerator(keras.Model):
             chunks = tf.split(z, len(self.blocks) + 1, axis=-1)
         else:
             chunks = [z] * (len(self.blocks) + 1)
-        embedding = None
-        if labels is not None:
-            embedding = self.shared_embedding(labels)
         width = self.generator_multipliers[0] * self.base_channels
         x = self.linear(chunks[0], training=training)
         x = tf.reshape(x, (-1, _BOTTOM, _BOTTOM, width))
