@@ -104,6 +104,14 @@ def print_result(result):
         print(f"  {key}: {value:.4g}")
     if result["samples"]:
         print(f"last sample grid: {result['samples'][-1]}")
+    evaluation = result.get("evaluation")
+    if evaluation:
+        protocol = evaluation["protocol"]
+        for key, value in evaluation.items():
+            if key != "protocol":
+                print(f"{key}: {value:.2f} ({protocol.get('num_samples')} samples of the final generator vs "
+                      f"the {protocol.get('reference_split')} split, {protocol.get('extractor')} "
+                      f"v{protocol.get('extractor_version')}; see docs/metrics.md for a calibration table)")
 
 
 def train(args) -> int:

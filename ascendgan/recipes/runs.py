@@ -15,7 +15,7 @@ import os
 
 import tensorflow as tf
 
-from ascendgan import compat
+from ascendgan import compat, metrics
 from ascendgan import strategy as strategy_lib
 from ascendgan.models import get_family
 from ascendgan.recipes.datasets import DataSource, preset_dataset
@@ -79,6 +79,9 @@ class GANRun:
             ``obs://``, ``s3://``, ``gs://`` or a local folder): the run is pulled back from
             there first, so a restarted job resumes, and copied there after every checkpoint
             and at the end (:mod:`ascendgan.recipes.storage`). ``out`` stays the local copy.
+        final_fid: after training, print and record in ``run.json`` the FID of the final
+            generator in the shipped domain extractor's features (MNIST / CIFAR-10 presets;
+            :func:`final_fid`).
         graph_mode: train in a TF1 graph with ``Strategy.session()`` and the wrapped TF1
             optimizers, as the documented Ascend scripts do (legacy Keras only; see
             :mod:`ascendgan.recipes.graph_run`); the same checkpoints as eager mode.
@@ -106,6 +109,7 @@ class GANRun:
     verbose: int = 1
     strategy: object = None
     train_url: str | None = None
+    final_fid: bool = True
     graph_mode: bool = False
     npu_options: dict = dataclasses.field(default_factory=dict)
 
@@ -278,7 +282,8 @@ def train_gan(run):
         gan.compile()
         first = next(iter(dataset.take(1)))
         gan.build_models(tuple(first[0].shape[1:]))
-        done = start_run(gan, run, run_dir, run_record(run, source, plan, overrides, strategy))
+        record = run_record(run, source, plan, overrides, strategy)
+        done = start_run(gan, run, run_dir, record)
         result = {"run_dir": run.out, "steps": plan.steps, "resumed_from": done, "samples": []}
         if done >= plan.steps:
             result["final_step"] = done
@@ -310,7 +315,27 @@ def train_gan(run):
             callbacks[1].save()
         result.update(final_step=final, samples=callbacks[2].written,
                       logs={key: float(values[-1]) for key, values in history.history.items()})
-        return result
+    if run.final_fid and preset.data.kind in metrics.DOMAIN_EXTRACTORS:
+        result["evaluation"] = final_fid(gan, preset, source, run.smoke, run.seed)
+        run_dir.write({**record, "evaluation": result["evaluation"]})
+    return result
+
+
+def final_fid(gan, preset, source, smoke=False, seed=0):
+    """The domain FID of a trained GAN (the shipped MNIST / CIFAR-10 extractor) against the
+    shipped statistics of the split it did not train on: what the main job prints.
+
+    Returns:
+        ``{"fid_<extractor>": value, "protocol": {...}}`` (10,000 samples; 500 for a smoke run).
+    """
+    domain = preset.data.kind
+    # the shipped MNIST is the test split: its held-out reference is the train split
+    split = "train" if domain == "mnist" and source.path is None else "test"
+    result = metrics.domain_fid(gan, domain, num_samples=500 if smoke else 10_000, split=split,
+                                seed=seed + 2)
+    return {**{key: float(value) for key, value in result.values.items()},
+            "protocol": {key: value for key, value in result.protocol.items()
+                         if isinstance(value, (str, int, float, bool)) or value is None}}
 
 
 def run_preset(record):
@@ -415,4 +440,4 @@ def run_record(run, source, plan, overrides, strategy):
 
 
 __all__ = ["GANRun", "StopAtStep", "TrainingPlan", "load_run", "plan_training", "replica_overrides",
-           "run_callbacks", "run_preset", "run_record", "start_run", "train_gan"]
+           "final_fid", "run_callbacks", "run_preset", "run_record", "start_run", "train_gan"]

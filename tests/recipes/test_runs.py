@@ -140,3 +140,18 @@ def test_a_run_written_by_version_0_1_resumes(old_run):
     assert "ckpt-3.index" in os.listdir(old_run / "checkpoints")
     assert set(before) - {"checkpoint"} <= set(os.listdir(old_run / "checkpoints"))
     assert read_run(old_run)["steps"] == 3
+
+
+def test_the_main_job_ends_with_its_domain_fid(tmp_path):
+    # the README's main job trains on the shipped MNIST (the test split): its FID is measured
+    # in the shipped MNIST extractor's features against the held-out train split
+    result = train_gan(GANRun("dcgan", smoke=True, out=str(tmp_path / "run"), tensorboard=False, verbose=0))
+    evaluation = read_run(tmp_path / "run")["evaluation"]
+    assert evaluation == result["evaluation"]
+    protocol = evaluation["protocol"]
+    assert (protocol["extractor"], protocol["reference_split"], protocol["num_samples"]) == ("mnist_cnn", "train", 500)
+    # an untrained smoke generator is far from digits: above the one-class calibration value
+    assert evaluation["fid_mnist_cnn"] > 100
+    no_fid = train_gan(GANRun("dcgan", smoke=True, out=str(tmp_path / "quiet"), tensorboard=False,
+                              verbose=0, final_fid=False))
+    assert "evaluation" not in no_fid and "evaluation" not in read_run(tmp_path / "quiet")
