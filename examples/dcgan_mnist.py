@@ -109,6 +109,11 @@ def main(argv=None):
             if last % plan.checkpoint_every and not run.train_url:  # (CopyBack saves it itself)
                 callbacks[1].save()  # the GANCheckpoint: the last step is always saved
             print(", ".join(f"{key} {values[-1]:.4g}" for key, values in history.history.items()))
+            # ## Quality: the FID of the final generator in the shipped domain extractor's
+            # features (offline), printed and recorded in run.json as `ascendgan train` does.
+            evaluation = recipes.record_final_fid(gan, run, run_dir, record, preset, source)
+            if evaluation:
+                print(", ".join(f"{k} {v:.2f}" for k, v in evaluation.items() if k != "protocol"))
 
     # ## Samples and export: digits from fresh latents (the grids in samples/ follow fixed
     # ones), and the frozen graph (input `z`, output `output`) Ascend's ATC converts.

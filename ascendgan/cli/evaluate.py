@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from ascendgan import compat, metrics
 from ascendgan.cli.common import add_run_arguments
+from ascendgan.cli.sample import add_truncation_argument, describe_truncation, resolve_truncation
 from ascendgan.cli.train import positive_int
 from ascendgan.files import write_json
 from ascendgan.recipes import DataSource, RunDirectory, load_run, preset_dataset, run_preset
@@ -154,7 +155,10 @@ def evaluate(args) -> int:
     reference, reference_name, reference_split, statistics = _reference(
         args, kind, extractor, preset, record, data)
     names = args.metrics or DEFAULT_METRICS["statistics" if statistics else "images"]
+    truncation, truncation_reason = resolve_truncation(args.truncation, preset)
+    print(describe_truncation(truncation, truncation_reason))
     settings = metrics.EvaluationSettings(
+        truncation=truncation,
         metrics=names.split(","), num_samples=args.num_samples, extractor=extractor,
         batch_size=args.batch_size, seed=args.seed, use_ema=not args.raw,
         reference_samples=args.reference_samples, reference_name=reference_name,
@@ -172,6 +176,7 @@ def evaluate(args) -> int:
             )
     result = metrics.evaluate(gan, reference, settings)
     result.protocol["extractor_choice"] = reason
+    result.protocol["truncation_choice"] = truncation_reason
     for key, value in result.values.items():
         print(f"{key}: {value}")
     print("protocol: " + json.dumps(result.protocol, sort_keys=True, default=str))
@@ -192,6 +197,7 @@ def add_parser(subparsers):
                         help="comma-separated: fid, kid, is, precision_recall (default fid,kid,is; "
                              "fid,is against shipped statistics)")
     parser.add_argument("--num-samples", type=positive_int, default=10_000, help="generated images (default 10,000)")
+    add_truncation_argument(parser)  # default: the preset's (2.0 for BigGAN), stamped
     parser.add_argument("--reference-samples", type=positive_int, default=None,
                         help="reference images used (default: all)")
     parser.add_argument("--extractor", default="auto",

@@ -69,10 +69,21 @@ def read_synsets(path):
     line order gives the labels (``LOC_synset_mapping.txt``: ``n01440764 tench, Tinca
     tinca``, or one synset per line).
 
+    Args:
+        path: the mapping file (any ``tf.io.gfile`` path).
+
     Raises:
         DatasetNotFoundError: the file does not exist.
         DataFormatError: a synset appears twice, or explicit labels are not 0 ... n-1
             once each; the message names the file and the line.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "synsets.txt")
+    >>> _ = open(path, "w").write("n01440764 tench, Tinca tinca\nn01443537 goldfish\n")
+    >>> read_synsets(path)
+    ['n01440764', 'n01443537']
     """
     path = _files.as_path(path, "synsets")
     text = _files.read_bytes(path).decode("utf-8")
@@ -130,6 +141,10 @@ def imagenet_files(path, split="train", format="auto", synsets=None):  # noqa: A
     Raises:
         DatasetNotFoundError: the split is not there; the message lists where it looked.
         DataFormatError: a class of ``synsets`` has no sub-folder, or a class folder is empty.
+
+    Example:
+
+    >>> kind, files = imagenet_files("/data/imagenet", split="validation")  # doctest: +SKIP
     """
     path = _files.as_path(path)
     check_choice("split", split, tuple(IMAGENET_SPLITS))
@@ -298,6 +313,11 @@ def imagenet(path, split="train", *, format="auto", training=None, batch_size=12
 
     Returns:
         a ``tf.data.Dataset`` of ``(float32 (b, image_size, image_size, 3), int32 (b,))``.
+
+    Example:
+
+    >>> train = imagenet("/data/imagenet", "train", batch_size=128, seed=0)  # doctest: +SKIP
+    >>> images, labels = next(iter(train))  # (128, 224, 224, 3) in [-1, 1], (128,)  # doctest: +SKIP
     """
     check_choice("split", split, tuple(IMAGENET_SPLITS))
     training = split == "train" if training is None else check_bool("training", training)

@@ -21,7 +21,7 @@ from ascendgan.models import get_family
 from ascendgan.recipes.datasets import DataSource, preset_dataset
 from ascendgan.recipes.graph_run import train_graph
 from ascendgan.recipes.run_dir import RunDirectory
-from ascendgan.recipes.storage import CopyBack, pull_run
+from ascendgan.recipes.storage import CopyBack, pull_run, push_run
 from ascendgan.training.callbacks import SampleGrid, Throughput
 from ascendgan.training.checkpoints import (
     UNREADABLE,
@@ -315,10 +315,23 @@ def train_gan(run):
             callbacks[1].save()
         result.update(final_step=final, samples=callbacks[2].written,
                       logs={key: float(values[-1]) for key, values in history.history.items()})
-    if run.final_fid and preset.data.kind in metrics.DOMAIN_EXTRACTORS:
-        result["evaluation"] = final_fid(gan, preset, source, run.smoke, run.seed)
-        run_dir.write({**record, "evaluation": result["evaluation"]})
+    evaluation = record_final_fid(gan, run, run_dir, record, preset, source)
+    if evaluation:
+        result["evaluation"] = evaluation
     return result
+
+
+def record_final_fid(gan, run, run_dir, record, preset, source):
+    """When ``run.final_fid`` and the preset's data has a shipped extractor (MNIST,
+    CIFAR-10): measures :func:`final_fid`, adds it to ``run.json`` (copied to
+    ``run.train_url`` too) and returns it; else ``None``."""
+    if not run.final_fid or preset.data.kind not in metrics.DOMAIN_EXTRACTORS:
+        return None
+    evaluation = final_fid(gan, preset, source, run.smoke, run.seed)
+    run_dir.write({**record, "evaluation": evaluation})
+    if run.train_url:
+        push_run(run.out, run.train_url)
+    return evaluation
 
 
 def final_fid(gan, preset, source, smoke=False, seed=0):
@@ -440,4 +453,4 @@ def run_record(run, source, plan, overrides, strategy):
 
 
 __all__ = ["GANRun", "StopAtStep", "TrainingPlan", "load_run", "plan_training", "replica_overrides",
-           "final_fid", "run_callbacks", "run_preset", "run_record", "start_run", "train_gan"]
+           "final_fid", "record_final_fid", "run_callbacks", "run_preset", "run_record", "start_run", "train_gan"]

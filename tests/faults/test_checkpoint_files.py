@@ -24,7 +24,7 @@ STEPS = 4
 
 def _run(out, **fields):
     settings = dict(smoke=True, steps=STEPS, checkpoint_every=1, keep=10, out=str(out),
-                    tensorboard=False, verbose=0)
+                    tensorboard=False, verbose=0, final_fid=False)
     settings.update(fields)
     return GANRun("dcgan", **settings)
 

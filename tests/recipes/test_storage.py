@@ -525,9 +525,11 @@ def test_a_job_copies_back_through_moxing(tmp_path, monkeypatch, obs):
     _train(monkeypatch, _job(tmp_path / "node", "obs://bucket/output", steps=2))
     uploads = [call[3] for call in obs.calls if call[0] == "copy_parallel" and call[2] == "obs://bucket/output"]
     ranks = [storage._rank(batch[0]) for batch in uploads]
-    # step 1 (run.json + grid, data, index, state), step 2 (grid, data, index, state)
-    assert ranks == [0, 1, 2, 3, 0, 1, 2, 3]
-    assert [n for batch in uploads[4:] for n in batch] == [
+    # step 1 (run.json + grid, data, index, state), step 2 (grid, data, index, state), then
+    # run.json with the final FID
+    assert ranks == [0, 1, 2, 3, 0, 1, 2, 3, 0]
+    assert uploads[8] == ["run.json"]
+    assert [n for batch in uploads[4:8] for n in batch] == [
         "samples/step_0000002.png", "checkpoints/ckpt-2.data-00000-of-00001", "checkpoints/ckpt-2.index",
         "checkpoints/checkpoint"]
     assert _check_checkpoints_any(os.path.join(obs.root, "bucket", "output")) == ["ckpt-2"]

@@ -2,6 +2,7 @@
 `--truncation none`; the class-to-class GIF."""
 
 import argparse
+import json
 
 import numpy as np
 import pytest
@@ -128,3 +129,16 @@ def test_a_conditional_dcgan_cannot_interpolate_classes(tmp_path, capsys):
                      "--interpolate-classes", "1", "2"]) == 1
     err = capsys.readouterr().err
     assert "(DCGANGenerator) takes class ids only" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("flag, threshold, reason", [
+    ([], 2.0, "the preset's"), (["--truncation", "none"], None, "--truncation none")])
+def test_biggan_evaluation_defaults_to_the_preset_truncation_and_stamps_it(
+        biggan_run, tmp_path, capsys, flag, threshold, reason):
+    directory, _ = biggan_run
+    output = tmp_path / "fid.json"
+    assert cli.main(["evaluate", str(directory), "--extractor", "cifar10", "--metrics", "fid",
+                     "--num-samples", "20", "--batch-size", "10", "--output", str(output), *flag]) == 0
+    protocol = json.loads(output.read_text())["protocol"]
+    assert protocol["truncation"] == threshold and reason in protocol["truncation_choice"]
+    assert ("truncation 2.0 (the preset's)" if threshold else "no truncation") in capsys.readouterr().out
