@@ -30,6 +30,10 @@ setup(
         "numpy>=1.26",
         "scipy>=1.11",
     ],
+    # No "ascend" extra: the Ascend adapter (npu_bridge for TF1 graphs, npu_device for TF2) is not
+    # on PyPI. It comes with Huawei's CANN toolkit (the TensorFlow adapter plug-in package) and is
+    # built for TensorFlow 1.15 or 2.6.5 only, which this package's TensorFlow >= 2.16 cannot
+    # share an environment with yet; see README "On Ascend NPUs" and docs/strategy.md.
     extras_require={
         "test": ["pytest>=8", "pillow>=10", "tf2onnx>=1.16", "onnxruntime"],
         # animated GIFs of latent interpolations (PNG needs nothing extra)
