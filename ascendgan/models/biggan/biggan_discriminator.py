@@ -94,12 +94,14 @@ class BigGANDiscriminator(keras.Model):
             resolution //= 2 if down else 1
             if resolution in self.attention_resolutions and resolution not in attended:
                 attended.add(resolution)
-                self.attention_layers.append(SelfAttention(name=f"attention{resolution}", **sn))
+                self.attention_layers.append(SelfAttention(name=f"attention{resolution}",
+                                                            kernel_initializer="orthogonal", **sn))
                 attention_after.append(index)
         self._attention_after = tuple(attention_after)
         width = multipliers[-1] * base_channels
-        self.linear = SNDense(1, name="linear", **sn)
-        self.embedding = SNEmbedding(num_classes, width, name="projection", **sn) if num_classes else None
+        self.linear = SNDense(1, name="linear", kernel_initializer="orthogonal", **sn)
+        self.embedding = SNEmbedding(num_classes, width, name="projection",
+                                     embeddings_initializer="orthogonal", **sn) if num_classes else None
 
     def _example_inputs(self):
         images = tf.zeros((1, self.image_size, self.image_size, self.channels))

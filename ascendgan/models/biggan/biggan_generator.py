@@ -120,11 +120,12 @@ class BigGANGenerator(keras.Model):
 
         sn = {"power_iterations": power_iterations}
         self.shared_embedding = (
-            compat.layers.Embedding(num_classes, shared_embedding_dim, name="shared_embedding")
+            compat.layers.Embedding(num_classes, shared_embedding_dim, name="shared_embedding",
+                                   embeddings_initializer="orthogonal")
             if num_classes else None
         )
         width = multipliers[0] * base_channels
-        self.linear = SNDense(_BOTTOM * _BOTTOM * width, name="linear", **sn)
+        self.linear = SNDense(_BOTTOM * _BOTTOM * width, name="linear", kernel_initializer="orthogonal", **sn)
         condition = "vector" if (num_classes or self.hierarchical_latent) else None
         self.blocks = []
         self.attention_layers = []  # a list, and block indices in a tuple: see the discriminator
@@ -137,12 +138,14 @@ class BigGANGenerator(keras.Model):
                            synchronized=synchronized_batch_norm, **sn)
             )
             if resolution in self.attention_resolutions:
-                self.attention_layers.append(SelfAttention(name=f"attention{resolution}", **sn))
+                self.attention_layers.append(SelfAttention(name=f"attention{resolution}",
+                                                            kernel_initializer="orthogonal", **sn))
                 attention_after.append(index)
         self._attention_after = tuple(attention_after)
         self.output_norm = FusedBatchNormalization(synchronized=synchronized_batch_norm,
                                                    name="output_bn")
-        self.output_conv = SNConv2D(channels, 3, padding="same", name="output_conv", **sn)
+        self.output_conv = SNConv2D(channels, 3, padding="same", name="output_conv",
+                                    kernel_initializer="orthogonal", **sn)
 
     def _example_inputs(self):
         z = tf.zeros((1, self.latent_dim))
