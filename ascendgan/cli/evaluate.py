@@ -10,48 +10,32 @@ from __future__ import annotations
 
 import json
 
-import tensorflow as tf
-
 from ascendgan import compat, metrics
 from ascendgan.cli.common import add_run_arguments
 from ascendgan.cli.sample import add_truncation_argument, describe_truncation, resolve_truncation
 from ascendgan.cli.train import positive_int
 from ascendgan.files import write_json
-from ascendgan.recipes import DataSource, RunDirectory, load_run, preset_dataset, run_preset
+from ascendgan.recipes import (
+    HELD_OUT,
+    SHIPPED_MNIST,
+    DataSource,
+    RunDirectory,
+    load_run,
+    preset_dataset,
+    run_preset,
+    training_split,
+)
 
-#: The reference name of the MNIST test split shipped inside the package (``data=None``).
-SHIPPED_MNIST = "mnist (shipped with ascendgan)"
 #: ``--extractor`` names besides a model file.
 EXTRACTORS = ("auto", "inception", *metrics.DOMAIN_EXTRACTORS)
-#: The shipped split held out from a run that trained on a split.
-HELD_OUT = {"train": "test", "test": "train"}
 #: Metrics without ``--metrics``: KID needs reference images, which shipped statistics lack.
 DEFAULT_METRICS = {"images": "fid,kid,is", "statistics": "fid,is"}
 
 
 def reference_protocol(preset, data):
     """``(name, split)`` of the images ``preset_dataset(preset, DataSource(data), ...)`` reads,
-    stamped on the evaluation.
-
-    The shipped MNIST (``data=None``, an MNIST preset) is the MNIST test split (the ``t10k``
-    files); an MNIST or CIFAR-10 path is read for its training split; an image folder (or a
-    folder of pairs) is read whole: split ``"all"``. Mirrors the loader choice of
-    :func:`ascendgan.recipes.preset_dataset`.
-    """
-    kind = preset.data.kind
-    if data is None:
-        # preset_dataset reads the shipped test split for MNIST and refuses data=None otherwise
-        return (SHIPPED_MNIST, "test") if kind == "mnist" else (None, None)
-    data = str(data)
-    if kind == "mnist":
-        return data, "train"
-    if kind == "cifar10" and not _is_flat_image_folder(data):
-        return data, "train"  # CIFAR-10 batches or <data>/train/<class>/ folders
-    return data, "all"
-
-
-def _is_flat_image_folder(path):  # the test preset_dataset uses to pick image_folder for CIFAR-10
-    return any(name.lower().endswith((".jpg", ".jpeg", ".png")) for name in tf.io.gfile.listdir(path))
+    stamped on the evaluation: :func:`ascendgan.recipes.training_split`."""
+    return training_split(preset, data)
 
 
 def choose_extractor(extractor, weights, data_kind):

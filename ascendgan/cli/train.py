@@ -8,7 +8,7 @@ import json
 from ascendgan.cli.graph_options import add_graph_arguments, graph_options_from_arguments
 from ascendgan.cli.strategy_options import add_strategy_arguments, strategy_from_arguments
 from ascendgan.models import family_names, get_family
-from ascendgan.recipes import PAIR_LAYOUTS, DataSource, GANRun, train_gan
+from ascendgan.recipes import PAIR_LAYOUTS, TRAINING_FID_SAMPLES, DataSource, GANRun, train_gan
 
 
 def key_value(text):
@@ -71,6 +71,10 @@ def add_train_arguments(parser, family=None):
     parser.add_argument("--limit", type=positive_int, default=None, help="use only this many training examples")
     parser.add_argument("--no-resume", action="store_true", help="start afresh even if checkpoints exist")
     parser.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
+    parser.add_argument("--fid-every", type=int, default=None, metavar="STEPS",
+                        help="steps between FIDs on 2,000 samples during training (MNIST / CIFAR-10 "
+                             "presets: the shipped extractor vs the held-out split; printed and in "
+                             "TensorBoard); default: every checkpoint; 0: off")
     parser.add_argument("--smoke", action="store_true", help="tiny network, 2 steps: check the pipeline end to end")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_strategy_arguments(parser)  # --device, --precision, --loss-scale, --devices
@@ -90,7 +94,7 @@ def run_from_arguments(args):
         sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, keep=args.keep,
         num_samples=args.num_samples, seed=args.seed, smoke=args.smoke,
         diff_augment=args.diff_augment, resume=not args.no_resume,
-        tensorboard=not args.no_tensorboard, verbose=0 if args.quiet else 1,
+        tensorboard=not args.no_tensorboard, verbose=0 if args.quiet else 1, fid_every=args.fid_every,
         strategy=strategy_from_arguments(args), train_url=args.train_url,
         graph_mode=args.graph_mode, npu_options=graph_options_from_arguments(args),
     )
@@ -101,7 +105,9 @@ def print_result(result):
     print(f"run directory: {result['run_dir']}")
     print(f"generator steps: {result.get('final_step')} of {result['steps']} (resumed from {result['resumed_from']})")
     for key, value in sorted(result.get("logs", {}).items()):
-        print(f"  {key}: {value:.4g}")
+        during = key.split("_")[0] in ("fid", "kid", "is")  # GANRun.fid_every's last value
+        print(f"  {key}: {value:.4g}" + (f" (last FID during training, {TRAINING_FID_SAMPLES:,} samples)"
+                                         if during else ""))
     if result["samples"]:
         print(f"last sample grid: {result['samples'][-1]}")
     evaluation = result.get("evaluation")

@@ -61,6 +61,8 @@ class GANMetrics(keras.callbacks.Callback):
             ``"is"``, ``"precision"``, ``"recall"``; with a domain extractor also
             ``"fid_mnist_cnn"``, ...); default: the first metric's.
         best_directory: where the best checkpoint goes; ``None`` keeps none.
+        log_dir: also write every value as a TensorBoard scalar at its generator step, in
+            ``log_dir/metrics`` (a learning curve beside the losses of ``log_dir/train``).
         verbose: print each evaluation.
 
     Example:
@@ -81,6 +83,7 @@ class GANMetrics(keras.callbacks.Callback):
         every_n_epochs=1,
         best_metric=None,
         best_directory=None,
+        log_dir=None,
         verbose=1,
     ):
         super().__init__()
@@ -106,6 +109,8 @@ class GANMetrics(keras.callbacks.Callback):
         self.best_metric = best_metric
         self.higher_is_better = HIGHER_IS_BETTER[base_value_name(best_metric, suffix)]
         self.best_directory = None if best_directory is None else os.fspath(best_directory)
+        self.log_dir = None if log_dir is None else os.fspath(log_dir)
+        self._writer = None
         self.verbose = verbose
         #: One dict per evaluation: ``{"step", "epoch", **values}``.
         self.history = []
@@ -180,6 +185,8 @@ class GANMetrics(keras.callbacks.Callback):
         self.last_result = result
         self.history.append({"step": step, "epoch": self._epoch, **result.values})
         self._evaluated_this_epoch = True
+        if self.log_dir is not None:
+            self._log(result, step)
         if self.verbose:
             print(f"GANMetrics step {step}: {result}")
         value = result.values[self.best_metric]
@@ -194,6 +201,15 @@ class GANMetrics(keras.callbacks.Callback):
                 if self.verbose:
                     print(f"GANMetrics: new best {self.best_metric} {self.best:.4g}, saved {self.best_path}")
         return result
+
+    def _log(self, result, step):
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "metrics"))
+        # record_if(True): Keras's TensorBoard callback limits recording to its update_freq
+        with self._writer.as_default(), tf.summary.record_if(True):
+            for name, value in result.values.items():
+                tf.summary.scalar(name, value, step=step)
+        self._writer.flush()
 
     def _prepare(self):
         if self.settings.extractor is None:

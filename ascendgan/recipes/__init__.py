@@ -19,13 +19,23 @@ from ascendgan.recipes.classifier import (
     train_classifier,
 )
 from ascendgan.recipes.classifier_run import ClassifierRun, StepLog, TrainingScalars
-from ascendgan.recipes.datasets import PAIR_LAYOUTS, DataSource, preset_dataset
+from ascendgan.recipes.datasets import (
+    HELD_OUT,
+    PAIR_LAYOUTS,
+    SHIPPED_MNIST,
+    DataSource,
+    preset_dataset,
+    training_split,
+)
 from ascendgan.recipes.run_dir import RunDirectory, read_run
 from ascendgan.recipes.runs import (
+    TRAINING_FID_MIN_STEPS,
+    TRAINING_FID_SAMPLES,
     GANRun,
     StopAtStep,
     TrainingPlan,
     final_fid,
+    held_out_split,
     load_run,
     plan_training,
     record_final_fid,
@@ -35,11 +45,15 @@ from ascendgan.recipes.runs import (
     run_record,
     start_run,
     train_gan,
+    training_fid,
 )
 from ascendgan.recipes.storage import CopyBack, localize_data, pull_run, push_run
 
 __all__ = [
+    "HELD_OUT",
     "PAIR_LAYOUTS",
+    "SHIPPED_MNIST",
+    "training_split",
     "ClassifierCheckpoint",
     "ClassifierRun",
     "StepLog",
@@ -58,6 +72,10 @@ __all__ = [
     "StopAtStep",
     "TrainingPlan",
     "final_fid",
+    "held_out_split",
+    "training_fid",
+    "TRAINING_FID_MIN_STEPS",
+    "TRAINING_FID_SAMPLES",
     "load_run",
     "record_final_fid",
     "localize_data",

@@ -12,6 +12,10 @@ from ascendgan.validation import check_bool, check_choice, check_int
 
 #: Pix2Pix data layouts: side-by-side ``A|B`` files, or edges computed from photos.
 PAIR_LAYOUTS = ("ab", "edges")
+#: How a run's data is named when it is the MNIST test split shipped with ascendgan.
+SHIPPED_MNIST = "mnist (shipped with ascendgan)"
+#: The split held out from a run that trained on a split: the reference of its FID.
+HELD_OUT = {"train": "test", "test": "train"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +64,26 @@ class DataSource:
         return dataclasses.replace(self, path=path, cache=None)
 
 
+def training_split(preset, data):
+    """``(name, split)`` of the images :func:`preset_dataset` reads for ``preset`` from ``data``
+    (a path or ``None``): the one rule behind the loader's choice, the final FID's held-out
+    reference (:data:`HELD_OUT`) and what ``ascendgan evaluate`` stamps.
+
+    - ``data=None`` with an MNIST preset: the shipped MNIST, which is the test split
+      (the ``t10k`` files): ``(SHIPPED_MNIST, "test")``; other presets need data:
+      ``(None, None)``.
+    - an MNIST path, CIFAR-10 batches or ``<data>/train/<class>/`` folders: ``"train"``.
+    - an image folder (or a folder of pairs), read whole: ``"all"``.
+    """
+    kind = preset.data.kind
+    if data is None:
+        return (SHIPPED_MNIST, "test") if kind == "mnist" else (None, None)
+    data = str(data)
+    if kind == "mnist" or (kind == "cifar10" and not _is_flat_image_folder(data)):
+        return data, "train"
+    return data, "all"
+
+
 def preset_dataset(preset, source, batch_size, seed=0, repeat=True, shuffle=True,
                    drop_remainder=None):
     """The data set a preset trains on: batches of images (and labels for conditional GANs).
@@ -97,13 +121,12 @@ def preset_dataset(preset, source, batch_size, seed=0, repeat=True, shuffle=True
     if spec.kind == "mnist":
         _check_channels(spec, 1, "MNIST is greyscale")
         common.pop("skip_corrupt")
-        split = "test" if path is None else "train"
-        images = data_lib.mnist(path, split=split, with_labels=with_labels,
+        images = data_lib.mnist(path, split=training_split(preset, path)[1], with_labels=with_labels,
                                 num_classes=num_classes, **common)
         if spec.image_size != 28:
             images = images.map(lambda *x: (tf.image.resize(x[0], (spec.image_size,) * 2), *x[1:]))
         return images
-    if spec.kind == "cifar10" and path is not None and not _is_flat_image_folder(path):
+    if spec.kind == "cifar10" and path is not None and training_split(preset, path)[1] == "train":
         _check_channels(spec, 3, "the CIFAR-10 batches are RGB")
         common.pop("skip_corrupt")
         return data_lib.cifar10(path, split="train", with_labels=with_labels,
@@ -134,4 +157,4 @@ def _is_flat_image_folder(path):
     return any(name.lower().endswith((".jpg", ".jpeg", ".png")) for name in names)
 
 
-__all__ = ["DataSource", "PAIR_LAYOUTS", "preset_dataset"]
+__all__ = ["HELD_OUT", "PAIR_LAYOUTS", "SHIPPED_MNIST", "DataSource", "preset_dataset", "training_split"]

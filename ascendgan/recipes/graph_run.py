@@ -24,7 +24,6 @@ from ascendgan.recipes.run_dir import RunDirectory
 from ascendgan.training import weight_keys
 from ascendgan.training.batches import regroup
 from ascendgan.training.checkpoints import (
-    CheckpointError,
     checkpoint_manager,
     find_checkpoints,
     remove_partial_saves,

@@ -18,7 +18,7 @@ import tensorflow as tf
 from ascendgan import compat, metrics
 from ascendgan import strategy as strategy_lib
 from ascendgan.models import get_family
-from ascendgan.recipes.datasets import DataSource, preset_dataset
+from ascendgan.recipes.datasets import HELD_OUT, DataSource, preset_dataset, training_split
 from ascendgan.recipes.graph_run import train_graph
 from ascendgan.recipes.run_dir import RunDirectory
 from ascendgan.recipes.storage import CopyBack, pull_run, push_run
@@ -43,6 +43,11 @@ keras = compat.keras
 SMOKE_STEPS = 2
 #: Batch size of a ``smoke`` run unless ``batch_size`` says otherwise.
 SMOKE_BATCH_SIZE = 2
+#: Images per FID measured during training (``fid_every``): cheap, and enough for a curve.
+TRAINING_FID_SAMPLES = 2_000
+#: The default ``fid_every`` is the first multiple of the checkpoint period at or above this
+#: many steps (a 2,000-sample MNIST FID costs about as much as 40 DCGAN steps).
+TRAINING_FID_MIN_STEPS = 1_000
 
 
 @dataclasses.dataclass
@@ -82,6 +87,12 @@ class GANRun:
         final_fid: after training, print and record in ``run.json`` the FID of the final
             generator in the shipped domain extractor's features (MNIST / CIFAR-10 presets;
             :func:`final_fid`).
+        fid_every: generator steps between FIDs measured during training on
+            :data:`TRAINING_FID_SAMPLES` images, MNIST / CIFAR-10 presets only (the shipped
+            domain extractor against the held-out split's statistics): printed and written
+            to TensorBoard (``out/logs/metrics``). Default: the first multiple of the
+            checkpoint period at or above :data:`TRAINING_FID_MIN_STEPS` (off for a smoke
+            run); ``0``: off.
         graph_mode: train in a TF1 graph with ``Strategy.session()`` and the wrapped TF1
             optimizers, as the documented Ascend scripts do (legacy Keras only; see
             :mod:`ascendgan.recipes.graph_run`); the same checkpoints as eager mode.
@@ -110,6 +121,7 @@ class GANRun:
     strategy: object = None
     train_url: str | None = None
     final_fid: bool = True
+    fid_every: int | None = None
     graph_mode: bool = False
     npu_options: dict = dataclasses.field(default_factory=dict)
 
@@ -124,6 +136,7 @@ class GANRun:
         for name in ("epochs", "steps", "batch_size", "sample_every", "checkpoint_every", "keep"):
             check_int(name, getattr(self, name), minimum=1, allow_none=True)
         check_int("num_samples", self.num_samples, minimum=1)
+        check_int("fid_every", self.fid_every, minimum=0, allow_none=True)
         check_seed("seed", self.seed)
         check_bool("graph_mode", self.graph_mode)
         if not isinstance(self.npu_options, dict):
@@ -161,6 +174,7 @@ class TrainingPlan:
     sample_every: int
     checkpoint_every: int
     keep: int
+    fid_every: int = 0
 
 
 def plan_training(run, preset, dataset_batches, discriminator_steps):
@@ -189,7 +203,11 @@ def plan_training(run, preset, dataset_batches, discriminator_steps):
         else:
             steps = schedule.steps
     steps_per_epoch = min(steps_per_epoch or steps, steps)
-    return TrainingPlan(batch_size, steps, steps_per_epoch, sample_every, checkpoint_every, keep)
+    fid_every = run.fid_every
+    if fid_every is None:
+        fid_every = 0 if run.smoke else checkpoint_every * math.ceil(TRAINING_FID_MIN_STEPS / checkpoint_every)
+    return TrainingPlan(batch_size, steps, steps_per_epoch, sample_every, checkpoint_every, keep,
+                        fid_every)
 
 
 class StopAtStep(keras.callbacks.Callback):
@@ -205,9 +223,9 @@ class StopAtStep(keras.callbacks.Callback):
 
 
 def run_callbacks(run_dir, plan, discriminator_steps, num_samples=64, seed=0, truncation=None,
-                  sample_pairs=None, tensorboard=True, train_url=None):
+                  sample_pairs=None, tensorboard=True, train_url=None, fid=None):
     """The callbacks of a documented run, in order: throughput, checkpoints, sample grids,
-    stop at the last step, TensorBoard, the copy to ``train_url``.
+    stop at the last step, the FID during training, TensorBoard, the copy to ``train_url``.
 
     Args:
         run_dir: a :class:`~ascendgan.recipes.RunDirectory`.
@@ -220,6 +238,7 @@ def run_callbacks(run_dir, plan, discriminator_steps, num_samples=64, seed=0, tr
         tensorboard: also write TensorBoard logs.
         train_url: copy the run directory there after every checkpoint and at the end
             (:class:`~ascendgan.recipes.storage.CopyBack`, which also saves the last step).
+        fid: a :class:`~ascendgan.metrics.GANMetrics` (:func:`training_fid`) or ``None``.
     """
     sources, targets = sample_pairs if sample_pairs is not None else (None, None)
     callbacks = [
@@ -231,6 +250,8 @@ def run_callbacks(run_dir, plan, discriminator_steps, num_samples=64, seed=0, tr
                    log_dir=run_dir.logs if tensorboard else None),
         StopAtStep(plan.steps),
     ]
+    if fid is not None:
+        callbacks.append(fid)
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(
             run_dir.logs, update_freq=max(1, min(50, plan.sample_every, plan.steps)), write_graph=False))
@@ -298,7 +319,9 @@ def train_gan(run):
             pairs = tuple(x.numpy() for x in sample_batch)
         callbacks = run_callbacks(run_dir, plan, k, num_samples=run.num_samples, seed=run.seed,
                                   truncation=preset.schedule.truncation, sample_pairs=pairs,
-                                  tensorboard=run.tensorboard, train_url=run.train_url)
+                                  tensorboard=run.tensorboard, train_url=run.train_url,
+                                  fid=training_fid(preset, source, plan.fid_every, run.seed,
+                                                   run_dir.logs if run.tensorboard else None))
         history = gan.fit(
             dataset,
             epochs=math.ceil(plan.steps / plan.steps_per_epoch),
@@ -341,14 +364,35 @@ def final_fid(gan, preset, source, smoke=False, seed=0):
     Returns:
         ``{"fid_<extractor>": value, "protocol": {...}}`` (10,000 samples; 500 for a smoke run).
     """
-    domain = preset.data.kind
-    # the shipped MNIST is the test split: its held-out reference is the train split
-    split = "train" if domain == "mnist" and source.path is None else "test"
-    result = metrics.domain_fid(gan, domain, num_samples=500 if smoke else 10_000, split=split,
-                                seed=seed + 2)
+    result = metrics.domain_fid(gan, preset.data.kind, num_samples=500 if smoke else 10_000,
+                                split=held_out_split(preset, source), seed=seed + 2)
     return {**{key: float(value) for key, value in result.values.items()},
             "protocol": {key: value for key, value in result.protocol.items()
                          if isinstance(value, (str, int, float, bool)) or value is None}}
+
+
+def held_out_split(preset, source):
+    """The shipped reference split of a run's domain FID: the split it did not train on
+    (the shipped MNIST is the test split, so its reference is the train split)."""
+    return HELD_OUT.get(training_split(preset, source.path)[1], "train")
+
+
+def training_fid(preset, source, every, seed=0, log_dir=None):
+    """The :class:`~ascendgan.metrics.GANMetrics` of ``GANRun.fid_every``: every ``every``
+    generator steps, the domain FID of :data:`TRAINING_FID_SAMPLES` images (same latents
+    each time) against the held-out split's shipped statistics, printed and written to
+    TensorBoard in ``log_dir/metrics``; ``None`` when ``every`` is 0 or the preset's data has
+    no shipped extractor."""
+    domain = preset.data.kind
+    if not every or domain not in metrics.DOMAIN_EXTRACTORS:
+        return None
+    extractor = metrics.domain_extractor(domain)
+    reference = metrics.domain_reference(domain, held_out_split(preset, source), extractor=extractor)
+    settings = metrics.EvaluationSettings(metrics=["fid"], num_samples=TRAINING_FID_SAMPLES,
+                                          extractor=extractor, seed=seed + 3, batch_size=500,
+                                          truncation=preset.schedule.truncation)
+    return metrics.GANMetrics(reference, settings, every_n_steps=every, every_n_epochs=None,
+                              log_dir=log_dir, verbose=1)
 
 
 def run_preset(record):
@@ -452,5 +496,5 @@ def run_record(run, source, plan, overrides, strategy):
     }
 
 
-__all__ = ["GANRun", "StopAtStep", "TrainingPlan", "load_run", "plan_training", "replica_overrides",
-           "final_fid", "record_final_fid", "run_callbacks", "run_preset", "run_record", "start_run", "train_gan"]
+__all__ = ["TRAINING_FID_MIN_STEPS", "TRAINING_FID_SAMPLES", "GANRun", "StopAtStep", "TrainingPlan", "load_run", "plan_training",
+           "replica_overrides", "final_fid", "held_out_split", "record_final_fid", "training_fid", "run_callbacks", "run_preset", "run_record", "start_run", "train_gan"]

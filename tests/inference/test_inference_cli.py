@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from _inference_helpers import fake_run
+from _run_helpers import fake_run
 from PIL import Image
 
 from ascendgan import cli, compat, export, inference, metrics, sampling

@@ -143,3 +143,16 @@ def test_gan_config_round_trip():
     assert clone.generator.get_config() == gan.generator.get_config()
     loss = losses.get("hinge")
     assert loss.name == "hinge"
+
+
+def test_dcgan_generator_average_is_an_option_off_by_default():
+    from ascendgan.models import dcgan
+
+    plain = dcgan("mnist", base_filters=4)
+    assert plain.ema_generator is None and plain.ema_decay is None  # the paper's DCGAN
+    averaged = dcgan("mnist", base_filters=4, ema_decay=0.999, ema_start=10)
+    assert (averaged.ema_decay, averaged.ema_start) == (0.999, 10)
+    assert averaged.sampling_generator() is averaged.ema_generator is not None
+    assert plain.sampling_generator() is plain.generator
+    with pytest.raises(ValueError, match="ema_decay"):
+        dcgan("mnist", base_filters=4, ema_decay=1.5)

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from _sampling_helpers import fake_run
+from _run_helpers import fake_run
 from PIL import Image
 
 from ascendgan import cli, sampling

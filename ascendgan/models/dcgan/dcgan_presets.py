@@ -63,6 +63,10 @@ def _preset(name, dataset, kind, image_size, channels, crop_size=None):
         # One generator pass per iteration, its fakes used by the D step and then (through
         # the updated D) by the G step, as the reference PyTorch scripts do; see GAN.
         "reuse_fakes": True,
+        # Off in the paper; ema_decay=0.999 makes generate() / the samples use an exponential
+        # moving average of the generator's weights (see docs/metrics.md, fidelity benchmark).
+        "ema_decay": None,
+        "ema_start": 0,
     }
     return Preset(
         family="dcgan", title="DCGAN", name=name, network=network, gan=gan,

@@ -1,4 +1,5 @@
-"""A run directory without training, for the `ascendgan sample` tests (imported by name)."""
+"""A run directory without training, for the `ascendgan sample` and `ascendgan infer` tests
+(imported by name: tests/ is on sys.path through tests/conftest.py)."""
 
 import numpy as np
 import tensorflow as tf
