@@ -39,6 +39,9 @@ setup(
         # animated GIFs of latent interpolations (PNG needs nothing extra)
         "images": ["pillow>=10"],
         "onnx": ["tf2onnx>=1.16", "onnxruntime"],
+        # benchmarks/: the plots of benchmarks/fidelity.py (FID against minutes) and the PyTorch
+        # peers of benchmarks/peers (a CPU build of torch: see benchmarks/README.md)
+        "bench": ["matplotlib>=3.7", "torch>=2.4"],
         "dev": ["pytest>=8", "pillow>=10", "ruff>=0.6", "tf2onnx>=1.16", "onnxruntime"],
     },
     entry_points={"console_scripts": ["ascendgan=ascendgan.cli:main"]},

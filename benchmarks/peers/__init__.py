@@ -1,0 +1,1 @@
+"""Implementations a user would otherwise write or copy, measured beside ascendgan."""
