@@ -50,12 +50,14 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import copy
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from benchmarks.peers._torch_common import autocast, count_parameters
+from benchmarks.peers._torch_common import check_precision as _check_precision
 
 IMAGE_SIZE = 32
 BASE_CHANNELS = 96
@@ -66,7 +68,6 @@ DISCRIMINATOR_STEPS = 2
 ORTHOGONAL_BETA = 1e-4
 EMA_DECAY = 0.9999
 EMA_START = 1000
-PRECISIONS = ("float32", "bfloat16")
 
 
 # ----------------------------------------------------------------------------- spectral norm
@@ -296,13 +297,6 @@ def _orthogonal_init(module):
                 nn.init.zeros_(layer.bias)
 
 
-def count_parameters(module):
-    """Trainable parameters: ``nn.Parameter``s with ``requires_grad``; the spectral-norm ``u``
-    vectors and batch-norm running statistics are buffers and are not counted (ascendgan
-    keeps them as non-trainable variables, outside ``trainable_variables``)."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
 def orthogonal_regularization(module, beta=ORTHOGONAL_BETA):
     """BigGAN's ``beta · Σ ‖W Wᵀ ⊙ (1 - I)‖²_F`` over the weight matrices (one row per output
     unit) of the module's convolutions and linear layers; embeddings, biases and norms are
@@ -315,13 +309,6 @@ def orthogonal_regularization(module, beta=ORTHOGONAL_BETA):
             off_diagonal = gram - torch.diag(torch.diagonal(gram))
             total = total + torch.sum(off_diagonal ** 2)
     return beta * total
-
-
-def autocast(precision):
-    """The context a forward pass runs in: bfloat16 autocast on CPU, or nothing."""
-    if precision == "bfloat16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def build(batch_size, precision="float32", seed=0):
@@ -339,8 +326,7 @@ def build(batch_size, precision="float32", seed=0):
         returns ``(d_loss, g_loss)`` of the last discriminator step and the generator step.
         ``train_iteration.ema_generator`` is the averaged generator.
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"`precision` must be one of {PRECISIONS}. Received: precision={precision!r}")
+    _check_precision(precision)
     torch.manual_seed(seed)
     generator = Generator()
     discriminator = Discriminator()

@@ -28,21 +28,18 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from benchmarks.peers._torch_common import autocast, count_parameters
+from benchmarks.peers._torch_common import batch_norm as _batch_norm
+from benchmarks.peers._torch_common import check_precision as _check_precision
 
 LATENT_DIM = 100
 IMAGE_SIZE = 64
 BASE_FILTERS = 64
 KERNEL_SIZE = 4
-PRECISIONS = ("float32", "bfloat16")
-
-
-def _batch_norm(channels):
-    return nn.BatchNorm2d(channels, momentum=0.1, eps=1e-5)
 
 
 def _init_weights(module):
@@ -102,23 +99,6 @@ class Discriminator(nn.Module):
 
     def forward(self, images):
         return self.logit(self.body(images))
-
-
-def count_parameters(module):
-    """Trainable parameters (batch-norm running statistics are buffers, not counted)."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-def _check_precision(precision):
-    if precision not in PRECISIONS:
-        raise ValueError(f"`precision` must be one of {PRECISIONS}. Received: precision={precision!r}")
-
-
-def autocast(precision):
-    """The context a forward pass runs in: bfloat16 autocast on CPU, or nothing."""
-    if precision == "bfloat16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def build(batch_size, precision="float32", seed=0):

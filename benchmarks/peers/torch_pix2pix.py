@@ -31,21 +31,18 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from benchmarks.peers._torch_common import autocast, count_parameters
+from benchmarks.peers._torch_common import batch_norm as _batch_norm
+from benchmarks.peers._torch_common import check_precision as _check_precision
 
 IMAGE_SIZE = 256
 BASE_FILTERS = 64
 NUM_DOWNSAMPLINGS = 8
 L1_WEIGHT = 100.0
-PRECISIONS = ("float32", "bfloat16")
-
-
-def _batch_norm(channels):
-    return nn.BatchNorm2d(channels, momentum=0.1, eps=1e-5)
 
 
 def _init_weights(module):
@@ -128,18 +125,6 @@ class PatchGANDiscriminator(nn.Module):
         return self.body(torch.cat([source, target], dim=1))
 
 
-def count_parameters(module):
-    """Trainable parameters (batch-norm running statistics are buffers, not counted)."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-def autocast(precision):
-    """The context a forward pass runs in: bfloat16 autocast on CPU, or nothing."""
-    if precision == "bfloat16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 def _bce(logits, target):
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
@@ -158,8 +143,7 @@ def build(batch_size, precision="float32", seed=0):
         takes target images ``real`` and source images ``source`` (n, 3, 256, 256) in [-1, 1]
         and returns ``(d_loss, g_loss)`` tensors.
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"`precision` must be one of {PRECISIONS}. Received: precision={precision!r}")
+    _check_precision(precision)
     del batch_size
     torch.manual_seed(seed)
     generator = UNetGenerator()
