@@ -45,6 +45,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # `python benchmarks/fidelity.py` from anywhere
     sys.path.insert(0, ROOT)
 
+from ascendgan.files import write_json  # noqa: E402
 from benchmarks import harness  # noqa: E402
 
 _OURS = ["train", "dcgan", "--preset", "mnist", "--steps", "100000000", "--fid-every", "0",
@@ -116,7 +117,6 @@ def train_group(names, args, work):
                                    preexec_fn=_pin(core))
         runs[name] = {"command": argv, "core": core, "launched": launched, "out": out,
                       "process": process, "log": log}
-    deadline = min(run["launched"] for run in runs.values()) + args.budget
     for name, run in runs.items():
         process = run.pop("process")
         try:
@@ -135,7 +135,6 @@ def train_group(names, args, work):
             with open(os.path.join(work, f"{name}.log")) as handle:
                 tail = handle.read()[-2000:]
             raise RuntimeError(f"{name} failed (exit {process.returncode}):\n{tail}")
-    del deadline
     return runs
 
 
@@ -226,10 +225,11 @@ def score(name, run, args, cache):
                                         if isinstance(v, (str, int, float, bool)) or v is None}}
         points.append({"minutes": mark / 60, "snapshot_seconds": round(elapsed, 1), "step": step,
                        "fid_mnist_cnn": cache[path]["fid"]})
+        scored = path
     last = found[-1] if found else (0.0, 0, None)
     return {"points": points, "snapshots": len(found), "last_step": last[1],
             "steps_per_second": round(last[1] / last[0], 3) if last[0] > 0 else None,
-            "protocol": next(iter(cache.values()))["protocol"] if cache else None}
+            "protocol": cache[scored]["protocol"] if points else None}
 
 
 def plot(results, path):
@@ -323,8 +323,6 @@ def main(argv=None):
         curve = score_run_directory(args.run_dir, launched, args.samples, args.seed, args.every)
         results = {"started": started, "finished": harness.now(), "command": [sys.executable] + sys.argv,
                    "machine": harness.machine(), "launched": launched, **curve}
-        from ascendgan.files import write_json
-
         output = args.output or os.path.join(ROOT, "benchmarks", "results",
                                              f"fidelity-run-{started[:10]}.json")
         write_json(output, results)
@@ -357,8 +355,6 @@ def main(argv=None):
     }
     output = args.output or os.path.join(ROOT, "benchmarks", "results",
                                          f"fidelity-{started[:10]}.json")
-    from ascendgan.files import write_json
-
     write_json(output, results)
     print(markdown(results))
     print(f"results: {output}")
