@@ -25,7 +25,6 @@ import datetime
 import json
 import os
 import sys
-import tarfile
 import tempfile
 
 import numpy as np
@@ -35,9 +34,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from train_extractors import machine  # noqa: E402
+from train_extractors import load_split, machine  # noqa: E402
 
-from ascendgan import data, metrics  # noqa: E402
+from ascendgan import metrics  # noqa: E402
 from ascendgan.metrics.domain import EXTRACTORS_DIR  # noqa: E402
 
 NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
@@ -53,16 +52,6 @@ CONDITIONS = (
 )
 SEED = 0
 SAMPLES = 10_000
-
-
-def load(domain, data_dir, split, scratch):
-    if domain == "mnist":
-        return data.mnist_arrays(os.path.join(data_dir, "mnist"), split=split)
-    folder = os.path.join(scratch, "cifar10")
-    if not os.path.isdir(folder):
-        with tarfile.open(os.path.join(data_dir, "cifar10-jpeg.tar.gz")) as archive:
-            archive.extractall(scratch, filter="data")
-    return data.cifar10_arrays(folder, split=split, format="folder")
 
 
 def degraded(condition, images, labels, rng):
@@ -84,8 +73,8 @@ def degraded(condition, images, labels, rng):
 
 
 def calibrate(domain, data_dir, scratch, log):
-    train_images, train_labels = load(domain, data_dir, "train", scratch)
-    test_images, test_labels = load(domain, data_dir, "test", scratch)
+    train_images, train_labels = load_split(domain, data_dir, "train", scratch)
+    test_images, test_labels = load_split(domain, data_dir, "test", scratch)
     rng = np.random.default_rng(SEED)
     pick = np.sort(rng.choice(len(train_images), SAMPLES, replace=False))
     extractor = metrics.domain_extractor(domain)
