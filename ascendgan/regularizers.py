@@ -74,10 +74,25 @@ def _check_batched(tensor, argument: str):
 
 
 def _off_diagonal_gram_energy(kernel: tf.Tensor) -> tf.Tensor:
-    """``‖WᵀW ⊙ (1 - I)‖²_F`` of ``kernel`` reshaped to ``(-1, last axis)``, in float32."""
+    """``‖WᵀW ⊙ (1 - I)‖²_F`` of ``kernel`` reshaped to ``(-1, last axis)``, in float32.
+
+    For a wide matrix (fewer rows than columns, e.g. BigGAN's latent-to-4x4 projection,
+    20 x 6,144) the column Gram ``WᵀW`` is large and of low rank; the same value comes from
+    the row Gram: ``‖WᵀW‖²_F = ‖WWᵀ‖²_F`` (both are ``trace((WᵀW)²)``) and the diagonal of
+    ``WᵀW`` holds the squared column norms, so the energy is
+    ``‖WWᵀ‖²_F - Σ_j ‖w_j‖⁴``. The two forms are equal in exact arithmetic; the second
+    never builds the ``columns x columns`` matrix (for 6,144 columns: 151 MB and 1.5 GFLOP
+    each way, per generator step).
+    """
     matrix = tf.reshape(tf.cast(kernel, tf.float32), (-1, tf.shape(kernel)[-1]))
+    rows, columns = matrix.shape
+    if rows is not None and columns is not None and rows < columns:
+        row_gram = tf.matmul(matrix, matrix, transpose_b=True)  # (rows, rows)
+        squared_norms = tf.reduce_sum(tf.square(matrix), axis=0)  # diagonal of WᵀW
+        energy = tf.reduce_sum(tf.square(row_gram)) - tf.reduce_sum(tf.square(squared_norms))
+        return tf.maximum(energy, 0.0)  # rounding must not make an energy negative
     gram = tf.matmul(matrix, matrix, transpose_a=True)  # (out, out): filter dot products
-    off_diagonal = gram * (1.0 - tf.eye(tf.shape(gram)[0], dtype=tf.float32))
+    off_diagonal = tf.linalg.set_diag(gram, tf.zeros_like(tf.linalg.diag_part(gram)))
     return tf.reduce_sum(tf.square(off_diagonal))
 
 

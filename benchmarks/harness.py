@@ -21,6 +21,7 @@ import tempfile
 import time
 
 from benchmarks import flops, profiling, subjects
+from benchmarks.peers.timing import resident_mib
 
 #: The command script a child process runs (``--one``).
 RUN_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "run.py")
@@ -118,7 +119,7 @@ def machine():
 def _check(name, precision, iterations, warmup, optimizer, batch_norm):
     from ascendgan.validation import check_choice, check_int
 
-    check_choice("name", name, subjects.MODEL_NAMES)
+    check_choice("name", name, subjects.ALL_NAMES)
     check_choice("precision", precision, subjects.PRECISIONS)
     check_int("iterations", iterations, minimum=1)
     check_int("warmup", warmup, minimum=1)
@@ -144,7 +145,7 @@ def _timings(timer, warmup, images_per_iteration):
 
 def run_one(name, precision="float32", xla=False, iterations=10, warmup=3, tiny=False,
             count_flops=True, profile_dir=None, threads=None, optimizer="default",
-            batch_norm="fused", fresh_fakes=False):
+            batch_norm="fused", fresh_fakes=False, batch_size=None):
     """Builds one model, trains ``warmup + iterations`` iterations and times them.
 
     Args:
@@ -167,6 +168,7 @@ def run_one(name, precision="float32", xla=False, iterations=10, warmup=3, tiny=
             networks built with ``batch_norm="keras"``, Keras's unfused
             ``BatchNormalization``: the before/after experiment).
         fresh_fakes: DCGAN / Pix2Pix without ``reuse_fakes`` (see ``subjects.build``).
+        batch_size: a GAN's batch instead of its documented one.
 
     Returns:
         a JSON-able dict of the measurements (see benchmarks/README.md for the fields).
@@ -184,14 +186,17 @@ def run_one(name, precision="float32", xla=False, iterations=10, warmup=3, tiny=
         tf.config.threading.set_intra_op_parallelism_threads(int(threads[0]))
         tf.config.threading.set_inter_op_parallelism_threads(int(threads[1]))
     load_before = os.getloadavg()
+    rss_start, _ = resident_mib()
     compat.set_precision(precision)
     try:
-        subject = subjects.build(name, tiny, fresh_fakes=fresh_fakes, batch_norm=batch_norm)
+        subject = subjects.build(name, tiny, fresh_fakes=fresh_fakes, batch_norm=batch_norm,
+                                 batch_size=batch_size)
         timer = iteration_timer()
         start = time.perf_counter()
         train(subject, warmup + iterations, xla, [timer], optimizer=optimizer)
         wall = time.perf_counter() - start
         load_after = os.getloadavg()
+        rss_end, rss_peak = resident_mib()  # before FLOP counting traces the step again
         median, timings = _timings(timer, warmup, subject["images_per_iteration"])
         result = {
             "model": name,
@@ -211,6 +216,9 @@ def run_one(name, precision="float32", xla=False, iterations=10, warmup=3, tiny=
             "threads": list(threads) if threads is not None else "default",
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in load_after],
+            "rss_after_import_mib": rss_start,
+            "rss_end_mib": rss_end,
+            "peak_rss_mib": rss_peak,
         }
         if count_flops:
             result.update(flops.flop_fields(name, subject, median))
@@ -224,11 +232,10 @@ def run_one(name, precision="float32", xla=False, iterations=10, warmup=3, tiny=
         compat.set_precision("float32")
 
 
-def run_in_child(args, model, precision, xla, iterations):
+def run_in_child(args, model, precision, xla, iterations, batch_size=None):
     """Runs one configuration in a fresh interpreter (``run.py --one``) and returns its
     result dict, or ``{model, precision, xla, error}`` with the tail of its stderr."""
-    command = [sys.executable, RUN_SCRIPT, "--one",
-               f"{model}:{precision}:{'on' if xla else 'off'}:{iterations}",
+    command = ["--one", f"{model}:{precision}:{'on' if xla else 'off'}:{iterations}",
                "--warmup", str(args.warmup)]
     if args.tiny:
         command.append("--tiny")
@@ -241,15 +248,22 @@ def run_in_child(args, model, precision, xla, iterations):
         command.append("--fresh-fakes")
     if args.threads:
         command += ["--threads", ",".join(str(n) for n in args.threads)]
+    if batch_size is not None:
+        command += ["--batch-size", str(batch_size)]
+    return run_child(command, {"model": model, "precision": precision, "xla": xla})
+
+
+def run_child(arguments, describe):
+    """Runs ``run.py ARGUMENTS --output TMP`` in a fresh interpreter; returns the JSON it
+    wrote, or ``describe`` plus ``error`` (the tail of its stderr) when it failed."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         path = handle.name
-    command += ["--output", path]
+    command = [sys.executable, RUN_SCRIPT, *arguments, "--output", path]
     completed = subprocess.run(command, capture_output=True, text=True)
     try:
         if completed.returncode != 0:
             tail = completed.stderr.strip().splitlines()[-5:]
-            return {"model": model, "precision": precision, "xla": xla,
-                    "error": "\n".join(tail) or f"exit code {completed.returncode}"}
+            return {**describe, "error": "\n".join(tail) or f"exit code {completed.returncode}"}
         with open(path) as handle:
             return json.load(handle)
     finally:

@@ -13,6 +13,8 @@ Usage::
     python benchmarks/run.py --models wrn --iterations 3 --warmup 1
     python benchmarks/run.py --tiny --iterations 2 --warmup 1  # seconds; a smoke run
     python benchmarks/run.py --models dcgan --profile /tmp/prof  # op-type time breakdown
+    python benchmarks/run.py --peers --scaling --plot docs/images/benchmarks_peers.png
+        # ascendgan beside PyTorch and plain Keras, the machine's peak, memory, scaling
 
 Method (see benchmarks/README.md and docs/benchmarks.md):
 
@@ -50,7 +52,8 @@ from benchmarks.harness import (  # noqa: E402
     wait_for_quiet,
     write_report,
 )
-from benchmarks.subjects import MODEL_NAMES, MODELS, PRECISIONS, gan_optimizers  # noqa: E402
+from benchmarks.side_by_side import PEER_MODELS, ROUNDS  # noqa: E402
+from benchmarks.subjects import ALL_NAMES, MODEL_NAMES, MODELS, PRECISIONS, gan_optimizers  # noqa: E402
 
 # ----------------------------------------------------------------------------- arguments
 
@@ -96,14 +99,34 @@ def _parse(argv):
                         help="add the results to --output's existing ones")
     parser.add_argument("--table", default=None, metavar="JSON",
                         help="print the Markdown table of a results file and exit")
+    parser.add_argument("--peers", action="store_true",
+                        help="time ascendgan beside its peers (PyTorch; plain Keras for DCGAN) "
+                             "in interleaved rounds, with the machine's matmul peak and memory "
+                             "(models dcgan,pix2pix,biggan; XLA off)")
+    parser.add_argument("--rounds", default=None, metavar="MODEL=N,...",
+                        help="--peers: rounds per model (default dcgan=3,pix2pix=3,biggan=2)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="--peers: also DCGAN batch 16-256, BigGAN 32/64/128 and BigGAN "
+                             "sampling throughput (Keras, SavedModel, frozen graph)")
+    parser.add_argument("--scaling-precision", default="mixed_bfloat16",
+                        help="--scaling: the precision of the scaling runs")
+    parser.add_argument("--plot", default=None, metavar="PNG",
+                        help="--peers: write the ratio and scaling plots there")
+    parser.add_argument("--batch-size", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # child-process mode
+    parser.add_argument("--peer-one", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--peak-one", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--sampling-one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.peers and "--models" not in " ".join(argv):
+        args.models = ",".join(PEER_MODELS)
     args.models = [m for m in args.models.split(",") if m]
     args.precisions = [p for p in args.precisions.split(",") if p]
     args.xla = [{"off": False, "on": True}[x] for x in args.xla.split(",") if x]
+    valid = PEER_MODELS if args.peers else ALL_NAMES
     for model in args.models:
-        if model not in MODELS:
-            parser.error(f"--models: unknown model {model!r}; valid: {','.join(MODEL_NAMES)}")
+        if model not in valid:
+            parser.error(f"--models: unknown model {model!r}; valid: {','.join(valid)}")
     for precision in args.precisions:
         if precision not in PRECISIONS:
             parser.error(f"--precisions: unknown {precision!r}; valid: {','.join(PRECISIONS)}")
@@ -112,6 +135,19 @@ def _parse(argv):
         key, _, value = item.partition("=")
         per_model[key] = int(value)
     args.per_model = per_model
+    args.model_rounds = None
+    if args.rounds is not None:
+        args.model_rounds = {}
+        for item in filter(None, args.rounds.split(",")):
+            key, _, value = item.partition("=")
+            if key not in PEER_MODELS or not value.isdigit() or int(value) < 1:
+                parser.error(f"--rounds: expected MODEL=N with MODEL in {','.join(PEER_MODELS)} "
+                             f"and N >= 1; received {item!r}")
+            args.model_rounds[key] = int(value)
+        args.model_rounds = {**ROUNDS, **args.model_rounds}
+    if args.scaling_precision not in PRECISIONS:
+        parser.error(f"--scaling-precision: expected one of {','.join(PRECISIONS)}; received "
+                     f"{args.scaling_precision!r}")
     if args.threads is not None:
         args.threads = tuple(int(n) for n in args.threads.split(","))
     return args
@@ -204,20 +240,45 @@ def markdown_table(report):
 # ----------------------------------------------------------------------------- the command
 
 
-def main(argv=None):
-    """The command: runs the asked configurations, prints the table, writes JSON."""
-    argv = sys.argv[1:] if argv is None else argv
-    args = _parse(argv)
-    if args.one:  # child process: one configuration, result to --output
+def _child(args):
+    """One measurement in this (fresh) process, its JSON written to ``--output``."""
+    if args.one:
         model, precision, xla, iterations = args.one.split(":")
         result = run_one(model, precision, xla == "on", int(iterations), args.warmup,
                          tiny=args.tiny, count_flops=not args.no_flops,
                          profile_dir=args.profile, threads=args.threads,
                          optimizer=args.optimizer, batch_norm=args.batch_norm,
-                         fresh_fakes=args.fresh_fakes)
-        with open(args.output, "w") as handle:
-            json.dump(result, handle)
-        return result
+                         fresh_fakes=args.fresh_fakes, batch_size=args.batch_size)
+    elif args.peer_one:
+        from benchmarks.peers.timing import run_peer
+
+        subject, model, precision, iterations = args.peer_one.split(":")
+        result = run_peer(subject, model, precision, int(iterations), args.warmup,
+                          batch_size=args.batch_size)
+    elif args.peak_one:
+        from benchmarks import peak
+
+        framework, precision = args.peak_one.split(":")
+        result = {"framework": framework, "precision": precision,
+                  "gflops": peak.measure(framework, precision,
+                                         peak.TINY_SIZES if args.tiny else peak.SIZES)}
+    else:
+        from benchmarks.peers_run import sampling_throughput
+
+        fmt, precision, batch, iterations = args.sampling_one.split(":")
+        result = sampling_throughput(fmt, precision, int(batch), int(iterations), tiny=args.tiny)
+    with open(args.output, "w") as handle:
+        json.dump(result, handle)
+    return result
+
+
+
+def main(argv=None):
+    """The command: runs the asked configurations, prints the table, writes JSON."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parse(argv)
+    if args.one or args.peer_one or args.peak_one or args.sampling_one:
+        return _child(args)  # child process: one measurement, result to --output
 
     if args.table:
         with open(args.table) as handle:
@@ -225,6 +286,10 @@ def main(argv=None):
         print(markdown_table(saved))
         return saved
 
+    if args.peers:
+        from benchmarks.peers_run import run_peers
+
+        return run_peers(args, argv)
     output = args.output or default_output()
     print(HEADER, flush=True)
     results = []

@@ -9,8 +9,13 @@ smoke size come from its documented run, ``classifier_preset("autoaugment_cifar1
 
 from __future__ import annotations
 
-#: The benchmarked models, in table order.
+#: The benchmarked models, in table order (``run.py``'s default ``--models``).
 MODEL_NAMES = ("dcgan", "pix2pix", "biggan", "biggan_pytorch", "wrn")
+#: BigGAN at 64x64 and 128x128 (its ImageNet presets), for ``run.py --peers``' resolution
+#: scaling only.
+SCALING_NAMES = ("biggan64", "biggan128")
+#: Every subject name.
+ALL_NAMES = MODEL_NAMES + SCALING_NAMES
 PRECISIONS = ("float32", "mixed_bfloat16")
 #: Largest batch of a ``--tiny`` run (the documented batch when smaller).
 TINY_BATCH_SIZE = 4
@@ -31,6 +36,10 @@ MODELS = {
                       "batch_size": 50},
     },
     "wrn": {"title": "WRN-28-10 AutoAugment classifier (CIFAR-10 32x32)", "family": None},
+    "biggan64": {"title": "BigGAN ImageNet 64x64 (imagenet64, 2 D steps)", "family": "biggan",
+                 "preset": "imagenet64"},
+    "biggan128": {"title": "BigGAN ImageNet 128x128 (imagenet128, 2 D steps)",
+                  "family": "biggan", "preset": "imagenet128"},
 }
 
 #: Published / reference step times in ms (docs/benchmarks.md and the issue).
@@ -95,9 +104,10 @@ def compile_subject(subject, steps, xla=False, optimizer="default"):
     compile_classifier(model, settings, CosineDecay(settings.learning_rate, steps))
 
 
-def resolve_preset(name, tiny=False, fresh_fakes=False):
+def resolve_preset(name, tiny=False, fresh_fakes=False, batch_size=None):
     """The family preset of a GAN subject with its documented overrides, at the family's
-    smoke size with ``tiny`` and without ``reuse_fakes`` with ``fresh_fakes``.
+    smoke size with ``tiny``, without ``reuse_fakes`` with ``fresh_fakes`` and at
+    ``batch_size`` when given.
 
     Returns:
         ``(family, preset, overrides)``.
@@ -114,26 +124,28 @@ def resolve_preset(name, tiny=False, fresh_fakes=False):
             overrides["batch_size"] = min(documented.schedule.batch_size, TINY_BATCH_SIZE)
     if fresh_fakes and "reuse_fakes" in family.preset(spec["preset"]).gan:
         overrides["reuse_fakes"] = False
+    if batch_size is not None:
+        overrides["batch_size"] = batch_size
     return family, family.preset(spec["preset"], overrides), overrides
 
 
-def build_gan(name, tiny=False, fresh_fakes=False, batch_norm="fused"):
+def build_gan(name, tiny=False, fresh_fakes=False, batch_norm="fused", batch_size=None):
     """The GAN of a subject, its resolved preset and the overrides applied.
 
     ``batch_norm`` is the networks' constructor argument (``"keras"``: Keras's unfused
     ``BatchNormalization``), an ordinary preset override of the DCGAN and Pix2Pix presets.
     """
-    family, preset, overrides = resolve_preset(name, tiny, fresh_fakes)
+    family, preset, overrides = resolve_preset(name, tiny, fresh_fakes, batch_size)
     if batch_norm != "fused":
         overrides["batch_norm"] = batch_norm  # an unknown key for BigGAN: a clear error
         preset = family.preset(MODELS[name]["preset"], overrides)
     return family.build(preset, seed=0), preset, overrides
 
 
-def _gan_subject(name, tiny, fresh_fakes, batch_norm, rng):
+def _gan_subject(name, tiny, fresh_fakes, batch_norm, rng, batch_size=None):
     import numpy as np
 
-    gan, preset, overrides = build_gan(name, tiny, fresh_fakes, batch_norm)
+    gan, preset, overrides = build_gan(name, tiny, fresh_fakes, batch_norm, batch_size)
     batch_size, size = preset.schedule.batch_size, preset.data.image_size
     if preset.data.kind == "paired":  # image-to-image: (source, target) pairs
         source = _images(rng, (batch_size, size, size, gan.generator.input_channels))
@@ -184,7 +196,7 @@ def _classifier_subject(tiny, rng):
     }
 
 
-def build(name, tiny=False, fresh_fakes=False, batch_norm="fused"):
+def build(name, tiny=False, fresh_fakes=False, batch_norm="fused", batch_size=None):
     """Builds one benchmark subject at its documented (or ``tiny``) configuration.
 
     Args:
@@ -194,6 +206,7 @@ def build(name, tiny=False, fresh_fakes=False, batch_norm="fused"):
         fresh_fakes: GANs with ``reuse_fakes=False`` (a second generator pass for the G
             step) instead of their presets' one pass per iteration.
         batch_norm: the networks' ``batch_norm`` argument (``"fused"`` or ``"keras"``).
+        batch_size: a GAN's batch instead of its documented one (the scaling runs).
 
     Returns:
         a dict: ``kind`` (``"gan"`` or ``"classifier"``), ``model``, ``batch`` (the numpy
@@ -207,8 +220,11 @@ def build(name, tiny=False, fresh_fakes=False, batch_norm="fused"):
 
     from ascendgan.validation import check_choice
 
-    check_choice("name", name, MODEL_NAMES)
+    check_choice("name", name, ALL_NAMES)
     rng = np.random.default_rng(0)
     if MODELS[name]["family"] is None:
+        if batch_size is not None:
+            raise ValueError("The classifier benchmarks at its documented batch only. "
+                             f"Received: batch_size={batch_size!r}")
         return _classifier_subject(tiny, rng)
-    return _gan_subject(name, tiny, fresh_fakes, batch_norm, rng)
+    return _gan_subject(name, tiny, fresh_fakes, batch_norm, rng, batch_size)

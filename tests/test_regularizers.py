@@ -76,6 +76,28 @@ def test_orthogonal_penalty_gradient(rng):
     )
 
 
+@pytest.mark.parametrize("shape", [(20, 96), (1, 2, 3, 40), (7, 8)])
+def test_orthogonal_penalty_of_wide_kernels_value_and_gradient(rng, shape):
+    # fewer rows than columns: computed from the row Gram, never the columns x columns one
+    kernel = tf.Variable(rng.standard_normal(shape).astype("float32"))
+    with tf.GradientTape() as tape:
+        value = regularizers.orthogonal_penalty(kernel, beta=0.25)
+    np.testing.assert_allclose(float(value), np_orthogonal(kernel.numpy(), 0.25), rtol=1e-5)
+    np.testing.assert_allclose(tape.gradient(value, kernel).numpy(),
+                               np_orthogonal_grad(kernel.numpy(), 0.25), rtol=1e-4, atol=1e-4)
+
+
+def test_orthogonal_penalty_of_a_wide_kernel_builds_no_column_gram():
+    kernel = tf.ones((20, 6144))
+    graph = tf.function(lambda k: regularizers.orthogonal_penalty(k)).get_concrete_function(
+        tf.TensorSpec((20, 6144), tf.float32)).graph
+    shapes = [tuple(t.shape) for op in graph.get_operations() for t in op.outputs]
+    assert (6144, 6144) not in shapes and (20, 20) in shapes
+    # every column shares all 20 rows of ones: each off-diagonal dot product is 20
+    assert float(regularizers.orthogonal_penalty(kernel, beta=1.0)) == pytest.approx(
+        6144 * 6143 * 400.0, rel=1e-6)
+
+
 def test_orthogonal_penalty_errors():
     with pytest.raises(ValueError, match="`beta`.*-1"):
         regularizers.orthogonal_penalty(np.eye(2, dtype="float32"), beta=-1.0)
