@@ -82,7 +82,7 @@ def machine():
 
     from ascendgan import compat
 
-    cpu, family = None, None
+    cpu, family, model = None, None, None
     flags = ""
     try:
         with open("/proc/cpuinfo") as handle:
@@ -91,6 +91,8 @@ def machine():
                     cpu = line.split(":", 1)[1].strip()
                 if line.startswith("cpu family") and family is None:
                     family = line.split(":", 1)[1].strip()
+                if line.startswith("model\t") and model is None:
+                    model = line.split(":", 1)[1].strip()
                 if line.startswith("flags") and not flags:
                     flags = line.split(":", 1)[1]
     except OSError:
@@ -103,6 +105,8 @@ def machine():
         pass
     return {
         "cpu": (cpu or platform.processor()) + (f" (family {family})" if family else ""),
+        "cpu_model_number": model,
+        "flags": flags.split(),
         "cores": os.cpu_count(),
         "memory_gib": memory,
         "avx512f": " avx512f " in f" {flags} ",
@@ -113,7 +117,18 @@ def machine():
         "keras": compat.keras.__version__ if hasattr(compat.keras, "__version__") else None,
         "keras_mode": "keras3" if compat.KERAS_3 else "tf_keras",
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)"),
+        "torch": _torch_version(),
     }
+
+
+def _torch_version():
+    """The installed PyTorch's version, without importing it (None when absent)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def _check(name, precision, iterations, warmup, optimizer, batch_norm):

@@ -113,7 +113,7 @@ def _tensorflow_products(precision, sizes, repeats):
         a = tf.cast(tf.random.uniform((n, n), -1.0, 1.0, seed=1), dtype)
         b = tf.cast(tf.random.uniform((n, n), -1.0, 1.0, seed=2), dtype)
 
-        def run():
+        def run(a=a, b=b):
             tf.linalg.matmul(a, b)[0, 0].numpy()  # .numpy(): wait for the product
 
         results[str(n)] = round(2 * n**3 / _best_time(run, repeats) / 1e9, 1)
@@ -130,7 +130,7 @@ def _torch_products(precision, sizes, repeats):
     for n in sizes:
         a = (torch.rand(n, n, generator=generator) * 2 - 1).to(dtype)
         b = (torch.rand(n, n, generator=generator) * 2 - 1).to(dtype)
-        results[str(n)] = round(2 * n**3 / _best_time(lambda: torch.mm(a, b), repeats) / 1e9, 1)
+        results[str(n)] = round(2 * n**3 / _best_time(lambda a=a, b=b: torch.mm(a, b), repeats) / 1e9, 1)
     return results
 
 

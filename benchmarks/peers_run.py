@@ -75,8 +75,7 @@ def run_peers(args, argv):
     quiet = None
     if args.wait_load:
         quiet = wait_for_quiet(args.wait_load, args.wait_max)
-    rounds = [(i, jobs) for i, jobs in enumerate(schedule)] + ([("scaling", extra)] if extra else [])
-    for index, jobs in rounds:
+    for jobs in schedule + ([extra] if extra else []):
         measured = {}
         for job in jobs:
             uses_torch = job.get("subject") == "torch" or job.get("framework") == "torch"

@@ -98,7 +98,8 @@ def _parse(argv):
     parser.add_argument("--append", action="store_true",
                         help="add the results to --output's existing ones")
     parser.add_argument("--table", default=None, metavar="JSON",
-                        help="print the Markdown table of a results file and exit")
+                        help="print the Markdown table of a results file and exit (a --peers "
+                             "file: its tables, and its plot with --plot)")
     parser.add_argument("--peers", action="store_true",
                         help="time ascendgan beside its peers (PyTorch; plain Keras for DCGAN) "
                              "in interleaved rounds, with the machine's matmul peak and memory "
@@ -283,6 +284,13 @@ def main(argv=None):
     if args.table:
         with open(args.table) as handle:
             saved = json.load(handle)
+        if saved.get("kind") == "peers":  # a --peers file: its tables (and --plot)
+            from benchmarks import side_by_side
+
+            print(side_by_side.markdown(saved["summary"], saved.get("scaling")))
+            if args.plot:
+                side_by_side.plot(saved["summary"], saved.get("scaling"), args.plot)
+            return saved
         print(markdown_table(saved))
         return saved
 

@@ -337,15 +337,15 @@ def _memory(entry):
 
 
 def plot(summary, scaling, path):
-    """A PNG of the run: ratios per configuration, DCGAN ms / image against batch, BigGAN
-    time and FLOPs against resolution."""
+    """A PNG of the run: ratios per configuration, ascendgan's fraction of the measured
+    peak, DCGAN ms / image against batch, BigGAN time and FLOPs against resolution."""
     import matplotlib
 
     matplotlib.use("Agg")
-    from matplotlib import pyplot
+    from matplotlib import pyplot, ticker
 
-    panels = 3 if scaling else 1
-    figure, axes = pyplot.subplots(1, panels, figsize=(5.2 * panels, 4.0), squeeze=False)
+    panels = 4 if scaling else 2
+    figure, axes = pyplot.subplots(1, panels, figsize=(4.6 * panels, 4.0), squeeze=False)
     axes = axes[0]
     labels, values = [], []
     for row in summary["rows"]:
@@ -357,33 +357,52 @@ def plot(summary, scaling, path):
     axes[0].set_yticks(range(len(values)), labels, fontsize=7)
     axes[0].axvline(1.0, color="black", linewidth=0.8)
     axes[0].axvline(TARGET_RATIO, color="#c44e52", linestyle="--", linewidth=0.8, label="1.5x target")
-    axes[0].set_xlabel("peer time / ascendgan time (higher: ascendgan faster)")
+    axes[0].set_xlabel("peer time / ascendgan time\n(higher: ascendgan faster)")
     axes[0].legend(fontsize=7)
     axes[0].invert_yaxis()
+    rows = [r for r in summary["rows"] if "fraction_of_peak" in r.get("ours", {})]
+    axes[1].barh(range(len(rows)), [100 * r["ours"]["fraction_of_peak"] for r in rows],
+                 color=["#55a868" if r["precision"] == "mixed_bfloat16" else "#8172b2" for r in rows])
+    axes[1].set_yticks(range(len(rows)),
+                       [f"{r['model']} {_PRECISION[r['precision']]}" for r in rows], fontsize=7)
+    axes[1].axvline(100 * TARGET_PEAK_WHEN_BEYOND, color="#c44e52", linestyle="--", linewidth=0.8,
+                    label="90%")
+    axes[1].set_xlim(0, 110)
+    axes[1].set_xlabel("ascendgan's achieved FLOP/s, % of the\nmeasured matmul peak of its precision")
+    axes[1].legend(fontsize=7)
+    axes[1].invert_yaxis()
     if scaling:
         for subject, style in (("ours", "o-"), ("torch", "s--")):
-            rows = [r for r in scaling["batch"] if r["subject"] == subject]
-            if rows:
-                axes[1].plot([r["batch_size"] for r in rows], [r["ms_per_image"] for r in rows],
-                             style, label=_NAMES[subject])
-        axes[1].set_xscale("log", base=2)
-        axes[1].set_xlabel("DCGAN batch size")
-        axes[1].set_ylabel("ms per image")
-        axes[1].set_ylim(bottom=0)
-        axes[1].legend(fontsize=7)
-        rows = scaling["resolution"]
-        if rows:
-            base = rows[0]
-            axes[2].plot([r["resolution"] for r in rows], [r["ms"] / base["ms"] for r in rows],
-                         "o-", label="time")
-            if all(r["flops"] for r in rows):
-                axes[2].plot([r["resolution"] for r in rows],
-                             [r["flops"] / base["flops"] for r in rows], "s--", label="FLOPs")
-            axes[2].set_xscale("log", base=2)
-            axes[2].set_yscale("log")
-            axes[2].set_xlabel(f"BigGAN resolution (batch {base['batch_size']})")
-            axes[2].set_ylabel(f"relative to {base['resolution']}x{base['resolution']}")
-            axes[2].legend(fontsize=7)
+            batch_rows = [r for r in scaling["batch"] if r["subject"] == subject]
+            if batch_rows:
+                axes[2].plot([r["batch_size"] for r in batch_rows],
+                             [r["ms_per_image"] for r in batch_rows], style, label=_NAMES[subject])
+        axes[2].set_xscale("log", base=2)
+        axes[2].xaxis.set_major_formatter(ticker.ScalarFormatter())
+        axes[2].set_xlabel("DCGAN batch size")
+        axes[2].set_ylabel("ms per image")
+        axes[2].set_ylim(bottom=0)
+        axes[2].legend(fontsize=7)
+        resolution = scaling["resolution"]
+        if resolution:
+            base = resolution[0]
+            axes[3].plot([r["resolution"] for r in resolution],
+                         [r["ms"] / base["ms"] for r in resolution], "o-", label="time")
+            if all(r["flops"] for r in resolution):
+                axes[3].plot([r["resolution"] for r in resolution],
+                             [r["flops"] / base["flops"] for r in resolution], "s--", label="FLOPs")
+            axes[3].set_xscale("log", base=2)
+            axes[3].set_yscale("log")
+            axes[3].set_xticks([r["resolution"] for r in resolution])
+            highest = max(max(r["ms"] / base["ms"] for r in resolution),
+                          max((r["flops"] or 0) / (base["flops"] or 1) for r in resolution))
+            axes[3].set_yticks([2**i for i in range(0, int(highest).bit_length() + 1)])
+            for axis in (axes[3].xaxis, axes[3].yaxis):
+                axis.set_major_formatter(ticker.ScalarFormatter())
+                axis.set_minor_formatter(ticker.NullFormatter())
+            axes[3].set_xlabel(f"BigGAN resolution (batch {base['batch_size']})")
+            axes[3].set_ylabel(f"relative to {base['resolution']}x{base['resolution']}")
+            axes[3].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     pyplot.close(figure)

@@ -11,7 +11,6 @@ import tensorflow as tf
 
 from ascendgan import compat
 from ascendgan.models import get_family
-from ascendgan.training import restore_checkpoint
 from ascendgan.recipes import (
     DataSource,
     GANRun,
@@ -22,6 +21,7 @@ from ascendgan.recipes import (
     run_preset,
     train_gan,
 )
+from ascendgan.training import restore_checkpoint
 
 DATA = pathlib.Path(__file__).parent / "data"
 #: `ascendgan train dcgan --smoke --set num_classes=10 --limit 64 --checkpoint-every 1` run by

@@ -5,14 +5,14 @@ import argparse
 import pytest
 
 from ascendgan.cli.strategy_options import add_strategy_arguments
-from ascendgan.strategy import precision as precision_module
-from ascendgan.strategy.precision import auto_precision
 from ascendgan.strategy import (
     ASCEND_PRECISION_MODES,
     PRECISIONS,
     precision_policy,
     resolve_precision,
 )
+from ascendgan.strategy import precision as precision_module
+from ascendgan.strategy.precision import auto_precision
 
 # name -> (policy on CPU/GPU, loss scaling, policy on NPU, adapter precision_mode on NPU)
 TABLE = {

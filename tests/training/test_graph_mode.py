@@ -19,6 +19,7 @@ from ascendgan.cli.graph_options import (
 from ascendgan.recipes import DataSource, GANRun, load_run, runs
 from ascendgan.recipes.graph_run import train_graph
 
+
 def _load_adapter():
     """tests/strategy/_adapter.py: the recording stand-in of Huawei's TF adapter."""
     import importlib.util
