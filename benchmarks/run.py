@@ -35,6 +35,7 @@ Method (see benchmarks/README.md and docs/benchmarks.md):
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -146,6 +147,9 @@ def _parse(argv):
                              f"and N >= 1; received {item!r}")
             args.model_rounds[key] = int(value)
         args.model_rounds = {**ROUNDS, **args.model_rounds}
+    if args.plot and importlib.util.find_spec("matplotlib") is None:  # before a long run
+        parser.error("--plot: writing the PNG needs matplotlib, which is not installed "
+                     "(pip install -e '.[bench]'); received --plot " + args.plot)
     if args.scaling_precision not in PRECISIONS:
         parser.error(f"--scaling-precision: expected one of {','.join(PRECISIONS)}; received "
                      f"{args.scaling_precision!r}")

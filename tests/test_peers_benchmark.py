@@ -20,6 +20,8 @@ from benchmarks.peers import keras_dcgan64, timing
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
+HAVE_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
+RUN = os.path.join(ROOT, "benchmarks", "run.py")
 
 
 # ----------------------------------------------------------------------------- the plan
@@ -197,9 +199,9 @@ def test_peers_command_at_tiny_size_writes_the_documented_json(tmp_path):
     output, plot = tmp_path / "peers.json", tmp_path / "peers.png"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     completed = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", "run.py"), "--peers", "--tiny",
-         "--models", "dcgan", "--precisions", "float32", "--scaling",
-         "--scaling-precision", "float32", "--output", str(output), "--plot", str(plot)],
+        [sys.executable, RUN, "--peers", "--tiny", "--models", "dcgan", "--precisions", "float32",
+         "--scaling", "--scaling-precision", "float32", "--output", str(output)]
+        + (["--plot", str(plot)] if HAVE_MATPLOTLIB else []),
         capture_output=True, text=True, env=env, cwd=ROOT)
     assert completed.returncode == 0, completed.stderr[-2000:]
     report = json.loads(output.read_text())
@@ -217,5 +219,25 @@ def test_peers_command_at_tiny_size_writes_the_documented_json(tmp_path):
         assert "torch" not in row
     assert {r["format"] for r in report["scaling"]["sampling"]} == set(side_by_side.SAMPLING_FORMATS)
     assert report["scaling"]["resolution"][0]["flops"] > 0
-    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if HAVE_MATPLOTLIB:
+        assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| dcgan | fp32 |" in completed.stdout
+
+
+@pytest.mark.skipif(HAVE_MATPLOTLIB, reason="matplotlib is installed")
+def test_plot_without_matplotlib_is_refused_before_the_run(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, RUN, "--peers", "--tiny", "--plot", str(tmp_path / "p.png")],
+        capture_output=True, text=True, cwd=ROOT)
+    assert completed.returncode == 2
+    assert "--plot" in completed.stderr and "matplotlib" in completed.stderr
+
+
+def test_bad_peers_arguments_are_named():
+    for arguments, name in ((["--rounds", "dcgan=0"], "--rounds"),
+                            (["--models", "wrn"], "--models"),
+                            (["--scaling-precision", "float16"], "--scaling-precision")):
+        completed = subprocess.run([sys.executable, RUN, "--peers", *arguments],
+                                   capture_output=True, text=True, cwd=ROOT)
+        assert completed.returncode == 2, arguments
+        assert name in completed.stderr.splitlines()[-1], completed.stderr
