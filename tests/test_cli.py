@@ -149,3 +149,23 @@ def test_a_bad_setting_is_one_line_exit_1(tmp_path, capsys):
     assert code == 1 and len(err.strip().splitlines()) == 1
     assert "ascendgan: error: Unknown DCGAN override key(s) ['width']" in err
     assert not (tmp_path / "r").exists()  # nothing was written
+
+
+def test_evaluate_and_infer_score_share_one_definition_of_the_reference_options():
+    from ascendgan.cli import build_parser
+
+    parser = build_parser()
+    subcommands = parser._subparsers._group_actions[0].choices
+
+    def options(command):
+        return {action.option_strings[0]: (action.default, action.help, action.choices)
+                for action in command._actions if action.option_strings}
+
+    evaluate = options(subcommands["evaluate"])
+    score = options(subcommands["infer"]._subparsers._group_actions[0].choices["score"])
+    shared = ["--data", "--metrics", "--reference-samples", "--extractor", "--reference-split",
+              "--unsafe-extractor", "--weights", "--features-layer", "--image-size",
+              "--batch-size", "--cache-dir", "--output"]
+    for name in shared:
+        assert evaluate[name] == score[name], name
+    assert evaluate["--num-samples"][0] == 10_000 and score["--num-samples"][0] is None

@@ -170,18 +170,17 @@ def evaluate(args) -> int:
     return 0
 
 
-def add_parser(subparsers):
-    """Registers ``evaluate``."""
-    parser = subparsers.add_parser("evaluate", help="FID / KID / IS / precision-recall of a run's generator")
-    add_run_arguments(parser)
+def add_reference_arguments(parser):
+    """The options of the reference, the extractor and the output that ``evaluate`` and
+    ``infer score`` share: ``--data``, ``--metrics``, ``--reference-samples``,
+    ``--extractor``, ``--reference-split``, ``--unsafe-extractor``, ``--weights``,
+    ``--features-layer``, ``--image-size``, ``--batch-size``, ``--cache-dir``, ``--output``."""
     parser.add_argument("--data", default=None,
                         help="reference images (default: the run's training data; with a shipped "
                              "domain extractor, its shipped statistics)")
     parser.add_argument("--metrics", default=None,
                         help="comma-separated: fid, kid, is, precision_recall (default fid,kid,is; "
                              "fid,is against shipped statistics)")
-    parser.add_argument("--num-samples", type=positive_int, default=10_000, help="generated images (default 10,000)")
-    add_truncation_argument(parser)  # default: the preset's (2.0 for BigGAN), stamped
     parser.add_argument("--reference-samples", type=positive_int, default=None,
                         help="reference images used (default: all)")
     parser.add_argument("--extractor", default="auto",
@@ -206,12 +205,23 @@ def add_parser(subparsers):
                         help="extractor input size (default: 299 for InceptionV3, a model file's own "
                              "input size; the shipped extractors never resize)")
     parser.add_argument("--batch-size", type=positive_int, default=50, help="images per extractor call")
-    parser.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
     parser.add_argument("--cache-dir", default=None, help="cache reference statistics here")
     parser.add_argument("--output", default=None, help="also write the numbers and protocol as JSON")
+    return parser
+
+
+def add_parser(subparsers):
+    """Registers ``evaluate``."""
+    parser = subparsers.add_parser("evaluate", help="FID / KID / IS / precision-recall of a run's generator")
+    add_run_arguments(parser)
+    parser.add_argument("--num-samples", type=positive_int, default=10_000, help="generated images (default 10,000)")
+    add_truncation_argument(parser)  # default: the preset's (2.0 for BigGAN), stamped
+    add_reference_arguments(parser)
+    parser.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
     parser.set_defaults(func=evaluate)
     return parser
 
 
-__all__ = ["EXTRACTORS", "HELD_OUT", "SHIPPED_MNIST", "add_parser", "choose_extractor", "evaluate",
+__all__ = ["EXTRACTORS", "HELD_OUT", "SHIPPED_MNIST", "add_parser", "add_reference_arguments",
+           "choose_extractor", "evaluate",
            "reference_protocol"]

@@ -99,32 +99,10 @@ def _add_score(sub):
                        help="bin or txt files (msame --outfmt; default: bin when there are any)")
     score.add_argument("--image-shape", type=image_shape_argument, default=None, metavar="H,W,C",
                        help="image shape of one output (default: the run's preset)")
-    score.add_argument("--data", default=None,
-                       help="reference images (default: the run's training data; with a shipped "
-                            "domain extractor, its shipped statistics)")
-    score.add_argument("--metrics", default=None,
-                       help="comma-separated: fid, kid, is, precision_recall (default fid,kid,is; "
-                            "fid,is against shipped statistics)")
     score.add_argument("--num-samples", type=positive_int, default=None,
                        help="images scored (default: all outputs)")
-    score.add_argument("--reference-samples", type=positive_int, default=None,
-                       help="reference images used (default: all)")
-    score.add_argument("--extractor", default="auto",
-                       help="as `ascendgan evaluate --extractor`: auto, inception, mnist, cifar10 "
-                            "or a saved Keras model")
-    score.add_argument("--reference-split", choices=metrics.domain.REFERENCE_SPLITS, default=None,
-                       help="shipped statistics of a domain extractor (default: the split the run "
-                            "did not train on)")
-    score.add_argument("--unsafe-extractor", action="store_true",
-                       help="load an --extractor file even if it holds Python code")
-    score.add_argument("--weights", default=None, help="InceptionV3 weights file ('none': random)")
-    score.add_argument("--features-layer", default=None, help="feature layer of a custom extractor")
-    score.add_argument("--image-size", type=positive_int, default=None, help="extractor input size")
-    score.add_argument("--batch-size", type=positive_int, default=50, help="images per extractor call")
     score.add_argument("--seed", type=int, default=0, help="seed of feature subsets (default 0)")
-    score.add_argument("--cache-dir", default=None, help="cache reference statistics here")
-    score.add_argument("--output", default=None, help="also write the numbers and protocol as JSON")
-
+    evaluate_cli.add_reference_arguments(score)
 
 def add_parser(subparsers):
     """Registers the ``infer`` sub-command (with ``func=run``) on ``subparsers``; returns it."""
