@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from benchmarks import flops, profiling, subjects
+from benchmarks import flops, peak, profiling, subjects
 from benchmarks.peers.timing import resident_mib
 
 #: The command script a child process runs (``--one``).
@@ -82,21 +82,8 @@ def machine():
 
     from ascendgan import compat
 
-    cpu, family, model = None, None, None
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name") and cpu is None:
-                    cpu = line.split(":", 1)[1].strip()
-                if line.startswith("cpu family") and family is None:
-                    family = line.split(":", 1)[1].strip()
-                if line.startswith("model\t") and model is None:
-                    model = line.split(":", 1)[1].strip()
-                if line.startswith("flags") and not flags:
-                    flags = line.split(":", 1)[1]
-    except OSError:
-        pass
+    fields, flags = peak.cpuinfo()
+    cpu, family = fields.get("model name"), fields.get("cpu family")
     memory = None
     try:
         with open("/proc/meminfo") as handle:
@@ -105,7 +92,7 @@ def machine():
         pass
     return {
         "cpu": (cpu or platform.processor()) + (f" (family {family})" if family else ""),
-        "cpu_model_number": model,
+        "cpu_model_number": fields.get("model"),
         "flags": flags.split(),
         "cores": os.cpu_count(),
         "memory_gib": memory,

@@ -33,7 +33,10 @@ FRAMEWORKS = ("tensorflow", "torch")
 PRECISIONS = ("float32", "mixed_bfloat16")
 
 
-def _cpuinfo():
+def cpuinfo():
+    """The first processor's fields of ``/proc/cpuinfo`` (``{"model name": ..., "cpu
+    family": ..., ...}``) and its flags as ``" flag flag ... "`` (space-padded, so that
+    ``" avx512f " in flags`` tests one flag); ``({}, "")`` where there is no such file."""
     fields, flags = {}, ""
     try:
         with open("/proc/cpuinfo") as handle:
@@ -42,7 +45,7 @@ def _cpuinfo():
                 key = key.strip()
                 if key == "flags" and not flags:
                     flags = f" {value.strip()} "
-                elif key in ("vendor_id", "cpu family", "model", "cpu MHz") and key not in fields:
+                elif key and key != "flags" and key not in fields:
                     fields[key] = value.strip()
     except OSError:
         pass
@@ -75,7 +78,7 @@ def flops_per_cycle(vendor, family, flags):
 
 def nominal_peak():
     """``{"float32": GFLOP/s, "mixed_bfloat16": GFLOP/s, ...}`` at the base clock."""
-    fields, flags = _cpuinfo()
+    fields, flags = cpuinfo()
     cores = os.cpu_count() or 1
     try:
         family = int(fields.get("cpu family", "0"))
@@ -163,5 +166,5 @@ def best(measurements):
     return peaks
 
 
-__all__ = ["FRAMEWORKS", "PRECISIONS", "SIZES", "TINY_SIZES", "best", "flops_per_cycle",
+__all__ = ["FRAMEWORKS", "PRECISIONS", "SIZES", "TINY_SIZES", "best", "cpuinfo", "flops_per_cycle",
            "measure", "nominal_peak"]

@@ -87,8 +87,6 @@ def run_peers(args, argv):
             if "error" not in result:
                 result.update({key: job[key] for key in ("subject", "round", "scaling", "kind")
                                if key in job})
-                if job["kind"] == "train":
-                    result["subject"] = job["subject"]
                 result["process_s"] = round(time.perf_counter() - clock, 1)
             print(_line(job, result), flush=True)
             if job["kind"] == "peak":

@@ -61,8 +61,9 @@ from benchmarks.subjects import ALL_NAMES, MODEL_NAMES, MODELS, PRECISIONS, gan_
 
 def _parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", default=",".join(MODEL_NAMES),
-                        help=f"comma-separated subset of {','.join(MODEL_NAMES)}")
+    parser.add_argument("--models", default=None,
+                        help=f"comma-separated subset of {','.join(MODEL_NAMES)} (default: all; "
+                             f"with --peers {','.join(PEER_MODELS)})")
     parser.add_argument("--precisions", default=",".join(PRECISIONS),
                         help="comma-separated subset of float32,mixed_bfloat16")
     parser.add_argument("--xla", default="off,on",
@@ -120,8 +121,8 @@ def _parse(argv):
     parser.add_argument("--peak-one", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--sampling-one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.peers and "--models" not in " ".join(argv):
-        args.models = ",".join(PEER_MODELS)
+    if args.models is None:
+        args.models = ",".join(PEER_MODELS if args.peers else MODEL_NAMES)
     args.models = [m for m in args.models.split(",") if m]
     args.precisions = [p for p in args.precisions.split(",") if p]
     args.xla = [{"off": False, "on": True}[x] for x in args.xla.split(",") if x]

@@ -65,10 +65,9 @@ def make_discriminator():
 
 def parameter_counts(generator, discriminator):
     """``(generator, discriminator)`` trainable parameter counts."""
-    def count(model):
-        return int(sum(int(w.shape.num_elements()) for w in model.trainable_weights))
+    from benchmarks.subjects import parameter_count
 
-    return count(generator), count(discriminator)
+    return parameter_count(generator), parameter_count(discriminator)
 
 
 def build(batch_size, precision="float32", seed=0):
